@@ -1,0 +1,208 @@
+//! `almanac-loadgen`: a load generator for Almanac's gRPC API.
+//!
+//! `populate` loads a feature group of records shaped like the benchmark's
+//! (10 features, about 200 bytes); `run` drives one call (GetRecord,
+//! BatchGetRecord of 100 ids, PutRecord, or the health check as the
+//! transport's baseline) at a given concurrency, optionally paced to a
+//! target rate, and prints throughput and p50/p99/p99.9 latency.
+
+mod workload;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use hdrhistogram::Histogram;
+use tokio::sync::Mutex;
+
+use workload::{Target, Workload};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "almanac-loadgen",
+    about = "Load generator for Almanac's gRPC API"
+)]
+struct Args {
+    /// Server to load.
+    #[arg(
+        long,
+        env = "ALMANAC_ENDPOINT",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    endpoint: String,
+    /// Feature group to use.
+    #[arg(long, default_value = "loadgen", global = true)]
+    group: String,
+    /// Number of record ids in the group.
+    #[arg(long, default_value_t = 1_000_000, global = true)]
+    records: u64,
+    /// gRPC connections (HTTP/2 channels) the workers share.
+    #[arg(long, default_value_t = 4, global = true)]
+    connections: usize,
+    #[command(subcommand)]
+    command: Mode,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Create the group (if missing) and write every record once.
+    Populate {
+        /// Concurrent BatchWriteRecord calls.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Drive one call and report throughput and latency.
+    Run {
+        #[arg(long, value_enum)]
+        call: Call,
+        /// Concurrent requests in flight.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// How long to measure, e.g. 20s.
+        #[arg(long, default_value = "20s")]
+        duration: humantime::Duration,
+        /// Warm-up before measuring.
+        #[arg(long, default_value = "3s")]
+        warmup: humantime::Duration,
+        /// Target total requests per second (open loop: latency is measured
+        /// from each request's scheduled start). Unset: as fast as possible.
+        #[arg(long)]
+        rate: Option<f64>,
+    },
+}
+
+/// The call a run measures.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Call {
+    /// grpc.health.v1.Health/Check: the transport, no storage work.
+    Baseline,
+    /// GetRecord of one random id.
+    Get,
+    /// BatchGetRecord of 100 random ids.
+    BatchGet,
+    /// PutRecord of one random id with a new event time (durable).
+    Put,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let targets = Target::connect_all(&args.endpoint, args.connections).await?;
+    match args.command {
+        Mode::Populate { concurrency } => {
+            workload::populate(&targets, &args.group, args.records, concurrency).await
+        }
+        Mode::Run {
+            call,
+            concurrency,
+            duration,
+            warmup,
+            rate,
+        } => {
+            let workload = Workload {
+                call,
+                group: args.group.clone(),
+                records: args.records,
+            };
+            run(
+                &targets,
+                &workload,
+                concurrency,
+                warmup.into(),
+                duration.into(),
+                rate,
+            )
+            .await
+        }
+    }
+}
+
+async fn run(
+    targets: &[Target],
+    workload: &Workload,
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    rate: Option<f64>,
+) -> Result<()> {
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
+        1, 60_000_000, 3,
+    )?));
+    let completed = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let per_worker_interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r));
+
+    let mut workers = Vec::new();
+    for worker in 0..concurrency {
+        let target = targets[worker % targets.len()].clone();
+        let workload = workload.clone();
+        let (histogram, completed, errors, measuring, stop) = (
+            histogram.clone(),
+            completed.clone(),
+            errors.clone(),
+            measuring.clone(),
+            stop.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            let mut rng = workload::rng(worker as u64);
+            // Stagger paced workers across one interval.
+            let mut next = Instant::now()
+                + per_worker_interval.map_or(Duration::ZERO, |i| {
+                    i.mul_f64(worker as f64 / concurrency as f64)
+                });
+            while !stop.load(Ordering::Relaxed) {
+                let scheduled = match per_worker_interval {
+                    Some(interval) => {
+                        tokio::time::sleep_until(next.into()).await;
+                        let scheduled = next;
+                        next += interval;
+                        scheduled
+                    }
+                    None => Instant::now(),
+                };
+                let ok = workload.call_once(&target, &mut rng).await;
+                if measuring.load(Ordering::Relaxed) {
+                    let micros = scheduled.elapsed().as_micros().max(1) as u64;
+                    let _ = local.record(micros.min(60_000_000));
+                    completed.fetch_add(1, Ordering::Relaxed);
+                    if !ok {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            histogram.lock().await.add(&local).expect("merge histogram");
+        }));
+    }
+    tokio::time::sleep(warmup).await;
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.context("worker")?;
+    }
+    let histogram = histogram.lock().await;
+    let done = completed.load(Ordering::Relaxed);
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "call={:?} concurrency={concurrency} rate={} duration={:.1}s requests={done} errors={} throughput={:.0}/s p50={:.3}ms p99={:.3}ms p99.9={:.3}ms max={:.3}ms",
+        workload.call,
+        rate.map_or("max".to_string(), |r| format!("{r:.0}/s")),
+        elapsed.as_secs_f64(),
+        errors.load(Ordering::Relaxed),
+        done as f64 / elapsed.as_secs_f64(),
+        ms(0.5),
+        ms(0.99),
+        ms(0.999),
+        histogram.max() as f64 / 1000.0,
+    );
+    Ok(())
+}

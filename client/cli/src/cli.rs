@@ -1,0 +1,323 @@
+//! Command-line definitions.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Almanac: a feature store server with an online tier on RocksDB and an
+/// offline tier on Parquet.
+#[derive(Debug, Parser)]
+#[command(name = "almanac", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every client command takes.
+#[derive(Debug, Clone, Args)]
+pub struct ClientOptions {
+    /// The server to talk to.
+    #[arg(
+        long,
+        env = "ALMANAC_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub endpoint: String,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Create a feature group.
+    CreateFeatureGroup(CreateFeatureGroupArgs),
+    /// Show a feature group's definition and status.
+    DescribeFeatureGroup(GroupArgs),
+    /// List feature groups.
+    ListFeatureGroups(ListFeatureGroupsArgs),
+    /// Add features, or change the default TTL or description.
+    UpdateFeatureGroup(UpdateFeatureGroupArgs),
+    /// Delete a feature group and its online data.
+    DeleteFeatureGroup(DeleteFeatureGroupArgs),
+    /// Show a feature's description and parameters.
+    DescribeFeatureMetadata(FeatureArgs),
+    /// Change a feature's description and parameters.
+    UpdateFeatureMetadata(UpdateFeatureMetadataArgs),
+    /// Find feature groups and features by name, description, tags and parameters.
+    Search(SearchArgs),
+    /// Write one record.
+    PutRecord(PutRecordArgs),
+    /// Read the latest version of one record.
+    GetRecord(GetRecordArgs),
+    /// Delete a record (soft by default).
+    DeleteRecord(DeleteRecordArgs),
+    /// List the record ids in the online store.
+    ListRecords(ListRecordsArgs),
+}
+
+/// How hard a write is pushed to disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// fsync the write-ahead log before acknowledging: nothing acknowledged
+    /// is lost, even on power loss.
+    Fsync,
+    /// Hand the log to the OS before acknowledging: survives a process
+    /// kill, but a power loss can lose the last acknowledged writes.
+    OsBuffered,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Data directory (RocksDB in online/, offline files in offline/).
+    #[arg(long, env = "ALMANAC_DATA_DIR", default_value = "./almanac-data")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "ALMANAC_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Durability of acknowledged writes.
+    #[arg(long, env = "ALMANAC_DURABILITY", value_enum, default_value = "fsync")]
+    pub durability: DurabilityArg,
+    /// How often expired records are purged, e.g. 60s, 5m.
+    #[arg(long, env = "ALMANAC_TTL_PURGE_INTERVAL", default_value = "60s")]
+    pub ttl_purge_interval: humantime::Duration,
+    /// RocksDB block cache, in MiB.
+    #[arg(long, env = "ALMANAC_BLOCK_CACHE_MIB", default_value_t = 512)]
+    pub block_cache_mib: usize,
+    /// Largest gRPC message, in bytes.
+    #[arg(long, env = "ALMANAC_MAX_MESSAGE_BYTES", default_value_t = 64 << 20)]
+    pub max_message_bytes: usize,
+    /// Most features in a group.
+    #[arg(long, env = "ALMANAC_MAX_FEATURES", default_value_t = 2500)]
+    pub max_features: usize,
+    /// Largest record, in bytes (encoded).
+    #[arg(long, env = "ALMANAC_MAX_RECORD_BYTES", default_value_t = 350 * 1024)]
+    pub max_record_bytes: usize,
+    /// Largest record identifier, in bytes.
+    #[arg(long, env = "ALMANAC_MAX_RECORD_ID_BYTES", default_value_t = 2048)]
+    pub max_record_id_bytes: usize,
+    /// Longest description, in characters.
+    #[arg(long, env = "ALMANAC_MAX_DESCRIPTION_CHARS", default_value_t = 128)]
+    pub max_description_chars: usize,
+    /// Most tags on a group.
+    #[arg(long, env = "ALMANAC_MAX_TAGS", default_value_t = 50)]
+    pub max_tags: usize,
+    /// Most record ids in one BatchGetRecord; the rest come back unprocessed.
+    #[arg(long, env = "ALMANAC_MAX_BATCH_GET", default_value_t = 10_000)]
+    pub max_batch_get: usize,
+    /// Most entries in one BatchWriteRecord.
+    #[arg(long, env = "ALMANAC_MAX_BATCH_WRITE", default_value_t = 10_000)]
+    pub max_batch_write: usize,
+    /// Log filter (tracing's env-filter syntax), e.g. info, almanac_server=debug.
+    #[arg(long, env = "ALMANAC_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    /// Feature group name.
+    pub name: String,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateFeatureGroupArgs {
+    /// Feature group name.
+    pub name: String,
+    /// The feature that identifies a record.
+    #[arg(long)]
+    pub record_identifier: String,
+    /// The feature holding the event time.
+    #[arg(long)]
+    pub event_time: String,
+    /// A feature: NAME:TYPE[:COLLECTION[:DIM]], TYPE integral|fractional|string,
+    /// COLLECTION list|set|vector (e.g. emb:fractional:vector:128).
+    #[arg(long = "feature", required = true)]
+    pub features: Vec<String>,
+    /// No online store (offline only).
+    #[arg(long)]
+    pub no_online: bool,
+    /// No offline store (online only).
+    #[arg(long)]
+    pub no_offline: bool,
+    /// Default time to live of a record after its event time, e.g. 2h, 30days.
+    #[arg(long)]
+    pub ttl: Option<humantime::Duration>,
+    /// Description.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// A tag KEY=VALUE.
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortByArg {
+    Name,
+    CreationTime,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortOrderArg {
+    Ascending,
+    Descending,
+}
+
+#[derive(Debug, Args)]
+pub struct ListFeatureGroupsArgs {
+    /// Only groups whose name contains this (case-insensitive).
+    #[arg(long, default_value = "")]
+    pub name_contains: String,
+    #[arg(long, value_enum, default_value = "name")]
+    pub sort_by: SortByArg,
+    #[arg(long, value_enum, default_value = "ascending")]
+    pub sort_order: SortOrderArg,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateFeatureGroupArgs {
+    /// Feature group name.
+    pub name: String,
+    /// A feature to add: NAME:TYPE[:COLLECTION[:DIM]].
+    #[arg(long = "add-feature")]
+    pub add_features: Vec<String>,
+    /// New default TTL (e.g. 2h), or "none" to remove it.
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// New description.
+    #[arg(long)]
+    pub description: Option<String>,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteFeatureGroupArgs {
+    /// Feature group name.
+    pub name: String,
+    /// Also remove the group's offline data.
+    #[arg(long)]
+    pub purge_offline: bool,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct FeatureArgs {
+    /// Feature group name.
+    pub group: String,
+    /// Feature name.
+    pub feature: String,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateFeatureMetadataArgs {
+    /// Feature group name.
+    pub group: String,
+    /// Feature name.
+    pub feature: String,
+    /// New description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A parameter KEY=VALUE to add or change.
+    #[arg(long = "parameter")]
+    pub parameters: Vec<String>,
+    /// A parameter key to remove.
+    #[arg(long = "remove-parameter")]
+    pub remove_parameters: Vec<String>,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SearchResourceArg {
+    All,
+    FeatureGroup,
+    Feature,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words that every hit must contain.
+    pub query: String,
+    #[arg(long, value_enum, default_value = "all")]
+    pub resource: SearchResourceArg,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct PutRecordArgs {
+    /// Feature group name.
+    pub name: String,
+    /// The record as a JSON object of feature names to values.
+    #[arg(long)]
+    pub record: String,
+    /// Time to live of this record after its event time, e.g. 2h.
+    #[arg(long)]
+    pub ttl: Option<humantime::Duration>,
+    /// Write to the online store only.
+    #[arg(long, conflicts_with = "offline_only")]
+    pub online_only: bool,
+    /// Write to the offline store only.
+    #[arg(long)]
+    pub offline_only: bool,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct GetRecordArgs {
+    /// Feature group name.
+    pub name: String,
+    /// The record identifier.
+    pub record_id: String,
+    /// Only these features.
+    #[arg(long = "feature")]
+    pub features: Vec<String>,
+    /// Also show when the record expires.
+    #[arg(long)]
+    pub with_expiration: bool,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteRecordArgs {
+    /// Feature group name.
+    pub name: String,
+    /// The record identifier.
+    pub record_id: String,
+    /// The delete's event time, in the group's event-time format.
+    #[arg(long)]
+    pub event_time: String,
+    /// Remove the record entirely instead of leaving a tombstone.
+    #[arg(long)]
+    pub hard: bool,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ListRecordsArgs {
+    /// Feature group name.
+    pub name: String,
+    /// Include soft-deleted records.
+    #[arg(long)]
+    pub include_soft_deleted: bool,
+    /// Stop after this many records.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}

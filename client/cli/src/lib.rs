@@ -1,0 +1,18 @@
+//! The `almanac` command line: `almanac serve` runs the server, every
+//! other subcommand is a client of it, named after the SageMaker CLI verbs.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the clap definitions; `--help` comes from their doc comments.
+//! - [`commands`]: one module per area: `serve`, feature groups, records.
+//! - [`parse`]: feature specs (`NAME:TYPE[:COLLECTION[:DIM]]`), tags,
+//!   durations and JSON records.
+//! - [`output`]: human and `--json` output.
+
+pub mod cli;
+pub mod commands;
+pub mod output;
+pub mod parse;
+
+pub use cli::Cli;
+pub use commands::run;

@@ -1,0 +1,74 @@
+//! Running the real `almanac` binary in tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The `almanac` binary cargo built for these tests.
+pub const ALMANAC: &str = env!("CARGO_BIN_EXE_almanac");
+
+/// A running `almanac serve`.
+pub struct ServerProcess {
+    pub child: Child,
+    pub endpoint: String,
+}
+
+impl ServerProcess {
+    /// Starts `almanac serve` on `127.0.0.1:0` over `data_dir` and waits for
+    /// the line that gives its address.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(ALMANAC)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0", "--log", "warn"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start almanac serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("almanac serve exited before listening")
+                .expect("read stderr");
+            if let Some(address) = line.strip_prefix("almanac listening on ") {
+                break address.trim().to_owned();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            endpoint: format!("http://{address}"),
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    #[allow(dead_code)] // Each test binary compiles this module; not all kill.
+    pub fn kill_hard(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("wait");
+    }
+
+    /// SIGTERM, then wait for the orderly shutdown.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "almanac serve exited with {exit}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

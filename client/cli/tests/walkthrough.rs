@@ -1,0 +1,139 @@
+//! Runs the README's CLI walkthrough, command by command, against the real
+//! binary, checking each `# =>` line against what the command printed.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{ALMANAC, ServerProcess};
+
+/// One walkthrough step: a shell command and what it should print.
+#[derive(Debug)]
+struct Step {
+    command: String,
+    expected: Option<String>,
+}
+
+fn walkthrough_steps() -> Vec<Step> {
+    let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(readme_path).expect("read README.md");
+    let start = readme
+        .find("<!-- walkthrough:start -->")
+        .expect("walkthrough start marker");
+    let end = readme
+        .find("<!-- walkthrough:end -->")
+        .expect("walkthrough end marker");
+    let mut steps: Vec<Step> = Vec::new();
+    let mut pending = String::new();
+    for line in readme[start..end].lines().skip(1) {
+        if line.starts_with("```") {
+            continue;
+        }
+        if let Some(expected) = line.strip_prefix("# => ") {
+            let step = steps.last_mut().expect("an expectation follows a command");
+            step.expected = Some(expected.to_owned());
+            continue;
+        }
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(continued) => pending.push_str(continued),
+            None => {
+                pending.push_str(line);
+                steps.push(Step {
+                    command: std::mem::take(&mut pending),
+                    expected: None,
+                });
+            }
+        }
+    }
+    steps
+}
+
+#[test]
+fn the_readme_walkthrough_works() {
+    let steps = walkthrough_steps();
+    assert!(
+        steps.len() >= 10,
+        "the walkthrough has its steps: {steps:?}"
+    );
+    let data_dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(data_dir.path(), &[]);
+    let bin_dir = Path::new(ALMANAC).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    for step in &steps {
+        assert!(
+            step.command.starts_with("almanac "),
+            "every step runs almanac: {}",
+            step.command
+        );
+        let output = Command::new("bash")
+            .args(["-c", &step.command])
+            .env("PATH", &path)
+            .env("ALMANAC_ENDPOINT", &server.endpoint)
+            .output()
+            .expect("run step");
+        let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        match &step.expected {
+            Some(expected) if expected.starts_with("error:") => {
+                assert!(!output.status.success(), "{} should fail", step.command);
+                assert_eq!(&stderr, expected, "{}", step.command);
+                assert_eq!(stderr.lines().count(), 1, "a failure is one line");
+            }
+            expected => {
+                assert!(output.status.success(), "{} failed: {stderr}", step.command);
+                if let Some(expected) = expected {
+                    match serde_json::from_str::<serde_json::Value>(expected) {
+                        Ok(json) => {
+                            let printed: serde_json::Value = serde_json::from_str(&stdout)
+                                .unwrap_or_else(|e| {
+                                    panic!("{} printed no JSON ({e}): {stdout}", step.command)
+                                });
+                            assert_eq!(printed, json, "{}", step.command);
+                        }
+                        Err(_) => assert_eq!(&stdout, expected, "{}", step.command),
+                    }
+                }
+            }
+        }
+    }
+    server.stop();
+}
+
+#[test]
+fn client_failures_are_one_line_and_non_zero() {
+    let unreachable = Command::new(ALMANAC)
+        .args([
+            "describe-feature-group",
+            "reviews",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    assert!(!unreachable.status.success());
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+
+    let bad_flag = Command::new(ALMANAC)
+        .args(["create-feature-group", "x", "--feature", "a:bool"])
+        .output()
+        .unwrap();
+    assert!(!bad_flag.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&bad_flag.stderr)
+            .trim()
+            .lines()
+            .count(),
+        1
+    );
+}

@@ -1,0 +1,34 @@
+//! Rust client for Almanac's gRPC API (`almanac.v1.FeatureStore`).
+//!
+//! It depends on the generated protobuf code and tonic only: no RocksDB, no
+//! DataFusion.
+//!
+//! # Layout
+//!
+//! - [`Client`]: one method per RPC, plus conveniences such as
+//!   [`Client::get_record`] returning `None` for a missing record.
+//! - [`values`]: building feature values and records from Rust values.
+//! - [`ClientError`]: transport failures and gRPC statuses.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), almanac_client::ClientError> {
+//! use almanac_client::{Client, values::feature};
+//! let client = Client::connect("http://127.0.0.1:50051").await?;
+//! client
+//!     .put_record("reviews", vec![
+//!         feature("review_id", "r1"),
+//!         feature("event_time", "2026-01-02T00:00:00Z"),
+//!         feature("star_rating", 4),
+//!     ])
+//!     .await?;
+//! let record = client.get_record("reviews", "r1", &[]).await?;
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+pub mod values;
+
+pub use almanac_proto as proto;
+pub use client::Client;
+pub use error::ClientError;

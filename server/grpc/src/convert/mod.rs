@@ -1,0 +1,6 @@
+//! Conversions between protobuf messages and domain types, one module per
+//! direction. Everything a client can get wrong is caught here or in the
+//! engine and reported as an [`StoreError::Invalid`](almanac_online::StoreError).
+
+pub mod from_proto;
+pub mod to_proto;

@@ -1,0 +1,72 @@
+//! Running the server: [`serve`] takes a bound listener and a shutdown
+//! future, so tests can bind `127.0.0.1:0`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use almanac_online::{Engine, EngineConfig};
+use almanac_proto::feature_store_server::FeatureStoreServer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::ServerConfig;
+use crate::service::FeatureStoreService;
+
+/// Opens the engine a configuration describes.
+pub fn open_engine(
+    config: &ServerConfig,
+    clock: Arc<dyn almanac_types::time::Clock>,
+) -> almanac_online::Result<Arc<Engine>> {
+    let engine = Engine::open(EngineConfig {
+        data_dir: config.data_dir.clone(),
+        durability: config.durability,
+        limits: config.limits.clone(),
+        clock,
+        block_cache_bytes: config.block_cache_bytes,
+    })?;
+    Ok(Arc::new(engine))
+}
+
+/// Serves `almanac.v1.FeatureStore` and `grpc.health.v1.Health` on
+/// `listener` until `shutdown` resolves; then stops accepting, lets
+/// in-flight requests finish, stops the TTL purge and closes the engine's
+/// writer, in that order.
+pub async fn serve(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<FeatureStoreServer<FeatureStoreService>>()
+        .await;
+
+    let (stop_background, background_stopped) = watch::channel(false);
+    let purge = tokio::spawn(almanac_online::ttl::run_purge_loop(
+        Arc::clone(&engine),
+        config.ttl_purge_interval,
+        async move {
+            let mut stopped = background_stopped;
+            let _ = stopped.wait_for(|&stop| stop).await;
+        },
+    ));
+
+    let service = FeatureStoreServer::new(FeatureStoreService::new(Arc::clone(&engine), &config))
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(config.max_message_bytes);
+    let local = listener.local_addr().ok();
+    tracing::info!(address = ?local, data_dir = %config.data_dir.display(), "almanac serving");
+    let result = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+
+    let _ = stop_background.send(true);
+    let _ = purge.await;
+    engine.shutdown();
+    tracing::info!("almanac stopped");
+    result
+}

@@ -1,0 +1,188 @@
+//! Control-plane operations of the [`Engine`]: creating, changing and
+//! deleting feature groups. Each runs on the writer thread, so it is
+//! ordered with the writes around it.
+
+use std::sync::Arc;
+
+use almanac_types::schema::{check_description, check_ttl};
+use almanac_types::{FeatureDefinition, FeatureGroup, FeatureGroupSpec, FeatureMetadata};
+use rocksdb::{Direction, IteratorMode};
+
+use crate::catalog::{Catalog, StoredGroup};
+use crate::db::cf;
+use crate::engine::Engine;
+use crate::error::{Result, StoreError};
+use crate::keys::{CF_OFFLINE_LOG, CF_RECORDS, group_record_range};
+use crate::offline_log::OfflineLogEntry;
+use crate::writer::{CatalogChange, Command};
+
+/// A change to a group's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct GroupUpdate {
+    pub add_features: Vec<FeatureDefinition>,
+    /// `Some(None)` removes the default TTL.
+    pub default_ttl_seconds: Option<Option<u64>>,
+    pub description: Option<String>,
+}
+
+/// A change to one feature's metadata.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureMetadataUpdate {
+    pub description: Option<String>,
+    pub add_parameters: Vec<(String, String)>,
+    pub remove_parameters: Vec<String>,
+}
+
+/// Most parameters one feature may have.
+pub const MAX_FEATURE_PARAMETERS: usize = 25;
+/// Longest parameter key or value.
+pub const MAX_PARAMETER_CHARS: usize = 255;
+
+impl Engine {
+    async fn change_catalog(&self, change: CatalogChange) -> Result<Arc<FeatureGroup>> {
+        self.send(|reply| Command::Catalog { change, reply })
+            .await?
+    }
+
+    /// Creates a feature group.
+    pub async fn create_group(&self, spec: FeatureGroupSpec) -> Result<Arc<FeatureGroup>> {
+        let limits = self.limits.clone();
+        let now = self.now_micros();
+        self.change_catalog(Box::new(move |catalog: &mut Catalog, db, batch| {
+            if catalog.get(&spec.name).is_ok() {
+                return Err(StoreError::GroupExists(spec.name));
+            }
+            // Check before taking an id, so a refused request changes nothing.
+            FeatureGroup::create(spec.clone(), 0, now, &limits)?;
+            let id = catalog.allocate_id(db, batch);
+            let group = FeatureGroup::create(spec, id, now, &limits)?;
+            let stored = StoredGroup {
+                group: group.clone(),
+                deleted_micros: None,
+                purge_offline: false,
+            };
+            Catalog::stage(db, batch, &stored)?;
+            catalog.commit(stored);
+            Ok(Arc::new(group))
+        }))
+        .await
+    }
+
+    /// Adds features, changes the default TTL or the description.
+    pub async fn update_group(&self, name: &str, update: GroupUpdate) -> Result<Arc<FeatureGroup>> {
+        let limits = self.limits.clone();
+        let now = self.now_micros();
+        let name = name.to_owned();
+        self.change_catalog(Box::new(move |catalog: &mut Catalog, db, batch| {
+            let current = catalog.get(&name)?;
+            let mut group = current.with_added_features(update.add_features, &limits)?;
+            if let Some(ttl) = update.default_ttl_seconds {
+                check_ttl(ttl)?;
+                group.default_ttl_seconds = ttl.filter(|&t| t > 0);
+            }
+            if let Some(description) = update.description {
+                check_description(&description, &limits)?;
+                group.description = description;
+            }
+            group.last_modified_micros = now;
+            let stored = StoredGroup {
+                group: group.clone(),
+                deleted_micros: None,
+                purge_offline: false,
+            };
+            Catalog::stage(db, batch, &stored)?;
+            catalog.commit(stored);
+            Ok(Arc::new(group))
+        }))
+        .await
+    }
+
+    /// Changes the description and parameters of one feature.
+    pub async fn update_feature_metadata(
+        &self,
+        group_name: &str,
+        feature: &str,
+        update: FeatureMetadataUpdate,
+    ) -> Result<Arc<FeatureGroup>> {
+        let limits = self.limits.clone();
+        let now = self.now_micros();
+        let (group_name, feature) = (group_name.to_owned(), feature.to_owned());
+        self.change_catalog(Box::new(move |catalog: &mut Catalog, db, batch| {
+            let mut group = (*catalog.get(&group_name)?).clone();
+            group.require_feature(&feature)?;
+            let mut metadata: FeatureMetadata = group.feature_metadata.get(&feature).cloned().unwrap_or_default();
+            if let Some(description) = update.description {
+                check_description(&description, &limits)?;
+                metadata.description = description;
+            }
+            for key in update.remove_parameters {
+                metadata.parameters.remove(&key);
+            }
+            for (key, value) in update.add_parameters {
+                if key.is_empty() || key.chars().count() > MAX_PARAMETER_CHARS || value.chars().count() > MAX_PARAMETER_CHARS {
+                    return Err(StoreError::Invalid(format!(
+                        "parameter '{key}': keys must be 1-{MAX_PARAMETER_CHARS} characters and values at most {MAX_PARAMETER_CHARS}"
+                    )));
+                }
+                metadata.parameters.insert(key, value);
+            }
+            if metadata.parameters.len() > MAX_FEATURE_PARAMETERS {
+                return Err(StoreError::OverLimit(format!(
+                    "feature '{feature}' would have {} parameters; the limit is {MAX_FEATURE_PARAMETERS}",
+                    metadata.parameters.len()
+                )));
+            }
+            metadata.last_modified_micros = now;
+            group.feature_metadata.insert(feature, metadata);
+            group.last_modified_micros = now;
+            let stored = StoredGroup { group: group.clone(), deleted_micros: None, purge_offline: false };
+            Catalog::stage(db, batch, &stored)?;
+            catalog.commit(stored);
+            Ok(Arc::new(group))
+        }))
+        .await
+    }
+
+    /// Deletes a group: its online data goes at once and the name is free.
+    /// Its offline-log entries stay (to reach the offline store) unless
+    /// `purge_offline` asks for them to go too.
+    pub async fn delete_group(&self, name: &str, purge_offline: bool) -> Result<Arc<FeatureGroup>> {
+        let now = self.now_micros();
+        let name = name.to_owned();
+        let backlog = Arc::clone(&self.shared);
+        let deleted = self
+            .change_catalog(Box::new(move |catalog: &mut Catalog, db, batch| {
+                let group = catalog.get(&name)?;
+                let (start, end) = group_record_range(group.id);
+                batch.delete_range_cf(cf(db, CF_RECORDS), start, end);
+                if purge_offline {
+                    for item in db.iterator_cf(
+                        cf(db, CF_OFFLINE_LOG),
+                        IteratorMode::From(&[], Direction::Forward),
+                    ) {
+                        let (key, value) = item?;
+                        if OfflineLogEntry::decode_header(&value)?.0 == group.id {
+                            batch.delete_cf(cf(db, CF_OFFLINE_LOG), key);
+                        }
+                    }
+                }
+                let stored = StoredGroup {
+                    group: (*group).clone(),
+                    deleted_micros: Some(now),
+                    purge_offline,
+                };
+                Catalog::stage(db, batch, &stored)?;
+                catalog.commit(stored);
+                Ok(group)
+            }))
+            .await?;
+        if purge_offline {
+            backlog
+                .backlog
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&deleted.id);
+        }
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,116 @@
+//! The key layout of every column family, built in this one place.
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `catalog` | `group/<id u64 BE>` | the group's JSON ([`StoredGroup`](crate::catalog::StoredGroup)) |
+//! | `catalog` | `name/<name>` | id u64 BE, for live groups |
+//! | `catalog` | `next_group_id` | u64 BE |
+//! | `records` | `<group id u64 BE><record id>` | the encoded latest version |
+//! | `expiry` | `<expires_at sortable i64 BE><group id u64 BE><record id>` | empty |
+//! | `offline_log` | `<sequence u64 BE>` | an [`OfflineLogEntry`](crate::offline_log::OfflineLogEntry) |
+
+/// Column family names.
+pub const CF_CATALOG: &str = "catalog";
+pub const CF_RECORDS: &str = "records";
+pub const CF_EXPIRY: &str = "expiry";
+pub const CF_OFFLINE_LOG: &str = "offline_log";
+pub const ALL_CFS: [&str; 4] = [CF_CATALOG, CF_RECORDS, CF_EXPIRY, CF_OFFLINE_LOG];
+
+/// Catalog key of a group's definition.
+pub fn group_key(id: u64) -> Vec<u8> {
+    [b"group/".as_slice(), &id.to_be_bytes()].concat()
+}
+
+/// Prefix of every group definition key.
+pub const GROUP_PREFIX: &[u8] = b"group/";
+
+/// Catalog key mapping a live group's name to its id.
+pub fn name_key(name: &str) -> Vec<u8> {
+    [b"name/".as_slice(), name.as_bytes()].concat()
+}
+
+/// Catalog key of the next group id to hand out.
+pub const NEXT_GROUP_ID_KEY: &[u8] = b"next_group_id";
+
+/// Key of a record in the `records` family.
+pub fn record_key(group_id: u64, record_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + record_id.len());
+    key.extend_from_slice(&group_id.to_be_bytes());
+    key.extend_from_slice(record_id.as_bytes());
+    key
+}
+
+/// The `[start, end)` range of a group's keys in the `records` family.
+pub fn group_record_range(group_id: u64) -> (Vec<u8>, Vec<u8>) {
+    (
+        group_id.to_be_bytes().to_vec(),
+        (group_id + 1).to_be_bytes().to_vec(),
+    )
+}
+
+/// The record id part of a `records` key.
+pub fn record_id_of_key(key: &[u8]) -> &[u8] {
+    key.get(8..).unwrap_or_default()
+}
+
+/// `i64` as big-endian bytes that sort in numeric order.
+fn sortable_i64(v: i64) -> [u8; 8] {
+    ((v as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn from_sortable_i64(bytes: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(bytes) ^ (1 << 63)) as i64
+}
+
+/// Key of an entry of the expiry index.
+pub fn expiry_key(expires_at_micros: i64, group_id: u64, record_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(16 + record_id.len());
+    key.extend_from_slice(&sortable_i64(expires_at_micros));
+    key.extend_from_slice(&group_id.to_be_bytes());
+    key.extend_from_slice(record_id.as_bytes());
+    key
+}
+
+/// The first expiry key after every entry expiring at or before `micros`.
+pub fn expiry_upper_bound(micros: i64) -> Vec<u8> {
+    sortable_i64(micros.saturating_add(1)).to_vec()
+}
+
+/// Splits an expiry key into expiry, group id and record id.
+pub fn parse_expiry_key(key: &[u8]) -> Option<(i64, u64, &[u8])> {
+    let expires = from_sortable_i64(key.get(..8)?.try_into().ok()?);
+    let group = u64::from_be_bytes(key.get(8..16)?.try_into().ok()?);
+    Some((expires, group, key.get(16..)?))
+}
+
+/// Key of an offline-log entry.
+pub fn log_key(sequence: u64) -> [u8; 8] {
+    sequence.to_be_bytes()
+}
+
+/// The sequence number of an offline-log key.
+pub fn parse_log_key(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_keys_sort_by_time() {
+        let a = expiry_key(-5, 9, "z");
+        let b = expiry_key(3, 1, "a");
+        assert!(a < b);
+        assert!(b < expiry_upper_bound(3));
+        assert_eq!(parse_expiry_key(&a), Some((-5, 9, b"z".as_slice())));
+    }
+
+    #[test]
+    fn group_ranges_hold_only_their_records() {
+        let (start, end) = group_record_range(7);
+        let key = record_key(7, "\u{ff}\u{ff}");
+        assert!(start <= key && key < end);
+        assert!(record_key(8, "") >= end);
+    }
+}

@@ -1,0 +1,45 @@
+//! Almanac's online tier on RocksDB.
+//!
+//! The [`Engine`] keeps, per feature group, the latest version of each
+//! record for microsecond reads, the feature-group catalog, a TTL index,
+//! and the durable offline log from which the offline tier builds Parquet.
+//!
+//! # Layout
+//!
+//! - [`engine`]: [`Engine`], its configuration and the write entry points.
+//! - [`control`]: creating, changing and deleting feature groups.
+//! - [`reads`]: GetRecord, BatchGetRecord (multi-get), ListRecords, and
+//!   reading the offline log.
+//! - [`writer`]: the single writer thread; group commit, read-compare-write
+//!   of event times, offline-log sequence numbers.
+//! - [`catalog`]: persisted feature-group definitions and their snapshot.
+//! - [`offline_log`]: the encoding of offline-log entries and the backlog.
+//! - [`ttl`]: the background purge of expired records.
+//! - [`keys`]: every key layout, in one place.
+//! - [`db`]: opening RocksDB; the [`Durability`] setting.
+//! - [`error`]: [`StoreError`].
+//!
+//! # Durability
+//!
+//! A write is acknowledged only after its RocksDB batch, holding both the
+//! online change and its offline-log entry, is in the write-ahead log:
+//! fsynced with [`Durability::Fsync`] (the default), handed to the OS with
+//! [`Durability::OsBuffered`].
+
+pub mod catalog;
+pub mod control;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod keys;
+pub mod offline_log;
+pub mod reads;
+pub mod ttl;
+pub mod writer;
+
+pub use control::{FeatureMetadataUpdate, GroupUpdate};
+pub use db::Durability;
+pub use engine::{DeleteRequest, Engine, EngineConfig, PutEntry, TargetStores};
+pub use error::{Result, StoreError};
+pub use offline_log::{Backlog, OfflineLogEntry};
+pub use reads::{BatchGetOutcome, BatchGetRequest, ListedRecord, RecordView};

@@ -1,0 +1,521 @@
+//! The single writer: every change to the store goes through one thread,
+//! which group-commits concurrent writes into one RocksDB batch (one fsync
+//! for many callers) and so keeps read-compare-write atomic, offline-log
+//! sequence numbers in commit order, and catalog changes ordered with the
+//! data written under them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use almanac_types::codec;
+use almanac_types::time::{Clock, MICROS_PER_SECOND, format_iso8601};
+use almanac_types::{FeatureGroup, FeatureType, Record, RecordId, Value};
+use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::catalog::Catalog;
+use crate::db::{Durability, cf};
+use crate::error::{Result, StoreError};
+use crate::keys::{
+    CF_EXPIRY, CF_OFFLINE_LOG, CF_RECORDS, expiry_key, expiry_upper_bound, log_key,
+    parse_expiry_key, record_key,
+};
+use crate::offline_log::{Backlog, OfflineLogEntry};
+
+/// Most write operations committed in one batch.
+const MAX_GROUP_COMMIT_OPS: usize = 8192;
+
+/// Which tiers a write goes to, already checked against the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tiers {
+    pub online: bool,
+    pub offline: bool,
+}
+
+/// One checked write, ready to apply.
+#[derive(Debug)]
+pub enum WriteOp {
+    Put {
+        group: Arc<FeatureGroup>,
+        id: RecordId,
+        record: Record,
+        tiers: Tiers,
+        api_invocation_micros: i64,
+    },
+    Delete {
+        group: Arc<FeatureGroup>,
+        id: RecordId,
+        event_time_micros: i64,
+        event_time_value: Value,
+        hard: bool,
+        tiers: Tiers,
+        api_invocation_micros: i64,
+    },
+}
+
+impl WriteOp {
+    fn group(&self) -> &FeatureGroup {
+        match self {
+            WriteOp::Put { group, .. } | WriteOp::Delete { group, .. } => group,
+        }
+    }
+}
+
+/// A change to the catalog.
+pub type CatalogChange =
+    Box<dyn FnOnce(&mut Catalog, &DB, &mut WriteBatch) -> Result<Arc<FeatureGroup>> + Send>;
+
+/// What the writer thread is asked to do.
+pub enum Command {
+    Write {
+        ops: Vec<WriteOp>,
+        reply: oneshot::Sender<Vec<Result<()>>>,
+    },
+    Catalog {
+        change: CatalogChange,
+        reply: oneshot::Sender<Result<Arc<FeatureGroup>>>,
+    },
+    PurgeExpired {
+        max_records: usize,
+        reply: oneshot::Sender<Result<usize>>,
+    },
+}
+
+/// State shared between the writer thread and readers.
+#[derive(Debug)]
+pub struct Shared {
+    pub db: DB,
+    pub catalog: RwLock<Catalog>,
+    pub backlog: Mutex<HashMap<u64, Backlog>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The writer thread's own state.
+pub struct Writer {
+    shared: Arc<Shared>,
+    write_options: WriteOptions,
+    next_sequence: u64,
+}
+
+type Pending = (Vec<WriteOp>, oneshot::Sender<Vec<Result<()>>>);
+
+impl Writer {
+    pub fn new(shared: Arc<Shared>, durability: Durability, next_sequence: u64) -> Self {
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(durability == Durability::Fsync);
+        Self {
+            shared,
+            write_options,
+            next_sequence,
+        }
+    }
+
+    /// Runs until every sender is gone, then returns.
+    pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(first) = commands.blocking_recv() {
+            let mut pending: Vec<Pending> = Vec::new();
+            let mut pending_ops = 0;
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                match command {
+                    Command::Write { ops, reply } => {
+                        pending_ops += ops.len();
+                        pending.push((ops, reply));
+                    }
+                    other => {
+                        self.commit_writes(std::mem::take(&mut pending));
+                        pending_ops = 0;
+                        self.handle_other(other);
+                    }
+                }
+                if pending_ops < MAX_GROUP_COMMIT_OPS {
+                    next = commands.try_recv().ok();
+                }
+            }
+            self.commit_writes(pending);
+        }
+    }
+
+    fn handle_other(&mut self, command: Command) {
+        match command {
+            Command::Write { .. } => unreachable!("writes are grouped by the caller"),
+            Command::Catalog { change, reply } => {
+                let _ = reply.send(self.change_catalog(change));
+            }
+            Command::PurgeExpired { max_records, reply } => {
+                let _ = reply.send(self.purge_expired(max_records));
+            }
+        }
+    }
+
+    fn change_catalog(&mut self, change: CatalogChange) -> Result<Arc<FeatureGroup>> {
+        let shared = Arc::clone(&self.shared);
+        let mut catalog = shared.catalog.write().unwrap_or_else(|e| e.into_inner());
+        let mut batch = WriteBatch::default();
+        let group = change(&mut catalog, &shared.db, &mut batch)?;
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        shared.db.write_opt(batch, &options)?;
+        Ok(group)
+    }
+
+    /// Applies a group of writes in one batch and answers every caller.
+    fn commit_writes(&mut self, pending: Vec<Pending>) {
+        if pending.is_empty() {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let first_sequence = self.next_sequence;
+        let mut batch = WriteBatch::default();
+        let mut appended: Vec<(u64, i64)> = Vec::new();
+        let mut outcomes: Vec<Vec<Result<()>>> = Vec::with_capacity(pending.len());
+        let prefetched = self.prefetch(&pending);
+        let mut state = match prefetched {
+            Ok(state) => state,
+            Err(error) => {
+                let message = error.to_string();
+                for (ops, reply) in pending {
+                    let _ = reply.send(
+                        ops.iter()
+                            .map(|_| Err(StoreError::Corrupt(message.clone())))
+                            .collect(),
+                    );
+                }
+                return;
+            }
+        };
+        let now = shared.clock.now_micros();
+        {
+            let catalog = shared.catalog.read().unwrap_or_else(|e| e.into_inner());
+            for (ops, _) in &pending {
+                let results = ops
+                    .iter()
+                    .map(|op| {
+                        if catalog.live_by_id(op.group().id).is_none() {
+                            return Err(StoreError::GroupNotFound(op.group().name.clone()));
+                        }
+                        self.apply(op, now, &mut state, &mut batch, &mut appended)
+                    })
+                    .collect();
+                outcomes.push(results);
+            }
+        }
+        if let Err(error) = shared.db.write_opt(batch, &self.write_options) {
+            self.next_sequence = first_sequence;
+            for (ops, reply) in pending {
+                let _ = reply.send(
+                    ops.iter()
+                        .map(|_| Err(StoreError::Storage(error.clone())))
+                        .collect(),
+                );
+            }
+            return;
+        }
+        {
+            let mut backlog = shared.backlog.lock().unwrap_or_else(|e| e.into_inner());
+            for (group_id, api) in appended {
+                backlog.entry(group_id).or_default().add(api);
+            }
+        }
+        for ((_, reply), results) in pending.into_iter().zip(outcomes) {
+            let _ = reply.send(results);
+        }
+    }
+
+    /// Reads, with one multi-get, the stored versions every online op of
+    /// the group touches.
+    fn prefetch(&self, pending: &[Pending]) -> Result<HashMap<Vec<u8>, Option<Record>>> {
+        let mut keys: Vec<Vec<u8>> = pending
+            .iter()
+            .flat_map(|(ops, _)| ops.iter())
+            .filter_map(|op| match op {
+                WriteOp::Put {
+                    group, id, tiers, ..
+                }
+                | WriteOp::Delete {
+                    group, id, tiers, ..
+                } if tiers.online => Some(record_key(group.id, &id.0)),
+                _ => None,
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let db = &self.shared.db;
+        let values = db.batched_multi_get_cf(cf(db, CF_RECORDS), &keys, true);
+        let mut state = HashMap::with_capacity(keys.len());
+        for (key, value) in keys.into_iter().zip(values) {
+            let record = value?.map(|bytes| codec::decode(&bytes)).transpose()?;
+            state.insert(key, record);
+        }
+        Ok(state)
+    }
+
+    fn apply(
+        &mut self,
+        op: &WriteOp,
+        now: i64,
+        state: &mut HashMap<Vec<u8>, Option<Record>>,
+        batch: &mut WriteBatch,
+        appended: &mut Vec<(u64, i64)>,
+    ) -> Result<()> {
+        let db = &self.shared.db;
+        match op {
+            WriteOp::Put {
+                group,
+                id,
+                record,
+                tiers,
+                api_invocation_micros,
+            } => {
+                if tiers.online {
+                    let key = record_key(group.id, &id.0);
+                    let current = live_version(state.get(&key), now);
+                    if current.is_none_or(|c| record.event_time_micros >= c.event_time_micros) {
+                        unindex_expiry(db, batch, group.id, &id.0, state.get(&key));
+                        batch.put_cf(cf(db, CF_RECORDS), &key, codec::encode(record));
+                        if let Some(expires) = record.expires_at_micros {
+                            batch.put_cf(
+                                cf(db, CF_EXPIRY),
+                                expiry_key(expires, group.id, &id.0),
+                                [],
+                            );
+                        }
+                        state.insert(key, Some(record.clone()));
+                    }
+                }
+                if tiers.offline {
+                    let entry = OfflineLogEntry {
+                        group_id: group.id,
+                        group_name: group.name.clone(),
+                        api_invocation_micros: *api_invocation_micros,
+                        is_deleted: false,
+                        record_id: id.clone(),
+                        record: record.clone(),
+                    };
+                    self.append(batch, &entry, appended);
+                }
+                Ok(())
+            }
+            WriteOp::Delete {
+                group,
+                id,
+                event_time_micros,
+                event_time_value,
+                hard,
+                tiers,
+                api_invocation_micros,
+            } => {
+                if tiers.online {
+                    let key = record_key(group.id, &id.0);
+                    let current = live_version(state.get(&key), now);
+                    let stale = current.is_some_and(|c| *event_time_micros < c.event_time_micros);
+                    if stale && *hard {
+                        return Err(StoreError::FailedPrecondition(format!(
+                            "hard delete of record '{id}' is stale: its event time {} is earlier than the stored version's {}",
+                            format_iso8601(*event_time_micros),
+                            format_iso8601(current.map_or(0, |c| c.event_time_micros)),
+                        )));
+                    }
+                    if !stale {
+                        unindex_expiry(db, batch, group.id, &id.0, state.get(&key));
+                        if *hard {
+                            batch.delete_cf(cf(db, CF_RECORDS), &key);
+                            state.insert(key, None);
+                        } else {
+                            let tombstone = Record {
+                                schema_version: group.schema_version,
+                                event_time_micros: *event_time_micros,
+                                expires_at_micros: None,
+                                tombstone: true,
+                                values: Vec::new(),
+                            };
+                            batch.put_cf(cf(db, CF_RECORDS), &key, codec::encode(&tombstone));
+                            state.insert(key, Some(tombstone));
+                        }
+                    }
+                }
+                if tiers.offline {
+                    let entry = delete_marker(
+                        group,
+                        id,
+                        *event_time_micros,
+                        event_time_value.clone(),
+                        *api_invocation_micros,
+                    );
+                    self.append(batch, &entry, appended);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn append(
+        &mut self,
+        batch: &mut WriteBatch,
+        entry: &OfflineLogEntry,
+        appended: &mut Vec<(u64, i64)>,
+    ) {
+        let db = &self.shared.db;
+        batch.put_cf(
+            cf(db, CF_OFFLINE_LOG),
+            log_key(self.next_sequence),
+            entry.encode(),
+        );
+        self.next_sequence += 1;
+        appended.push((entry.group_id, entry.api_invocation_micros));
+    }
+
+    /// Removes up to `max_records` expired records, each with a delete
+    /// marker in the offline log; returns how many it removed.
+    fn purge_expired(&mut self, max_records: usize) -> Result<usize> {
+        let shared = Arc::clone(&self.shared);
+        let db = &shared.db;
+        let now = shared.clock.now_micros();
+        let mut options = ReadOptions::default();
+        options.set_iterate_upper_bound(expiry_upper_bound(now));
+        let mut expired = Vec::new();
+        for item in db
+            .iterator_cf_opt(cf(db, CF_EXPIRY), options, IteratorMode::Start)
+            .take(max_records)
+        {
+            let (key, _) = item?;
+            expired.push(key.to_vec());
+        }
+        let mut batch = WriteBatch::default();
+        let mut appended = Vec::new();
+        let mut purged = 0;
+        let catalog = shared.catalog.read().unwrap_or_else(|e| e.into_inner());
+        for index_key in &expired {
+            batch.delete_cf(cf(db, CF_EXPIRY), index_key);
+            let Some((expires, group_id, record_id)) = parse_expiry_key(index_key) else {
+                continue;
+            };
+            let Some(group) = catalog.live_by_id(group_id) else {
+                continue;
+            };
+            let record_key = [&group_id.to_be_bytes()[..], record_id].concat();
+            let Some(bytes) = db.get_pinned_cf(cf(db, CF_RECORDS), &record_key)? else {
+                continue;
+            };
+            let record = codec::decode(&bytes)?;
+            if record.expires_at_micros != Some(expires) || record.tombstone {
+                continue;
+            }
+            batch.delete_cf(cf(db, CF_RECORDS), &record_key);
+            purged += 1;
+            if group.offline_enabled {
+                let id = RecordId(String::from_utf8_lossy(record_id).into_owned());
+                let marker =
+                    delete_marker(group, &id, expires, event_time_value(group, expires), now);
+                self.append(&mut batch, &marker, &mut appended);
+            }
+        }
+        drop(catalog);
+        let first_sequence = self.next_sequence - appended.len() as u64;
+        if let Err(error) = db.write_opt(batch, &self.write_options) {
+            self.next_sequence = first_sequence;
+            return Err(error.into());
+        }
+        let mut backlog = shared.backlog.lock().unwrap_or_else(|e| e.into_inner());
+        for (group_id, api) in appended {
+            backlog.entry(group_id).or_default().add(api);
+        }
+        Ok(purged)
+    }
+}
+
+/// The stored version unless it has expired (an expired record counts as
+/// absent, even before the purge removes it).
+fn live_version(stored: Option<&Option<Record>>, now: i64) -> Option<&Record> {
+    stored
+        .and_then(Option::as_ref)
+        .filter(|r| !r.is_expired(now))
+}
+
+/// Drops the expiry-index entry of the stored version, if it has one.
+fn unindex_expiry(
+    db: &DB,
+    batch: &mut WriteBatch,
+    group_id: u64,
+    id: &str,
+    stored: Option<&Option<Record>>,
+) {
+    if let Some(expires) = stored
+        .and_then(Option::as_ref)
+        .and_then(|r| r.expires_at_micros)
+    {
+        batch.delete_cf(cf(db, CF_EXPIRY), expiry_key(expires, group_id, id));
+    }
+}
+
+/// The event-time feature's value for an instant, in the group's type.
+pub fn event_time_value(group: &FeatureGroup, micros: i64) -> Value {
+    match group.features[group.event_time_index()].feature_type {
+        FeatureType::Fractional => Value::Fractional(micros as f64 / MICROS_PER_SECOND as f64),
+        _ => Value::String(format_iso8601(micros)),
+    }
+}
+
+/// An offline delete marker: the record id and the delete's event time,
+/// every other feature null.
+fn delete_marker(
+    group: &FeatureGroup,
+    id: &RecordId,
+    event_time_micros: i64,
+    event_time: Value,
+    api_invocation_micros: i64,
+) -> OfflineLogEntry {
+    let mut values = vec![Value::Null; group.features.len()];
+    let id_definition = &group.features[group.record_identifier_index()];
+    values[group.record_identifier_index()] = match id_definition.feature_type {
+        FeatureType::Integral => {
+            id.0.parse()
+                .map(Value::Integral)
+                .unwrap_or(Value::String(id.0.clone()))
+        }
+        _ => Value::String(id.0.clone()),
+    };
+    values[group.event_time_index()] = event_time;
+    OfflineLogEntry {
+        group_id: group.id,
+        group_name: group.name.clone(),
+        api_invocation_micros,
+        is_deleted: true,
+        record_id: id.clone(),
+        record: Record {
+            schema_version: group.schema_version,
+            event_time_micros,
+            expires_at_micros: None,
+            tombstone: false,
+            values,
+        },
+    }
+}
+
+/// The sequence number the next offline-log entry gets.
+pub fn next_log_sequence(db: &DB) -> Result<u64> {
+    let mut iter = db.iterator_cf(cf(db, CF_OFFLINE_LOG), IteratorMode::End);
+    match iter.next() {
+        Some(item) => {
+            let (key, _) = item?;
+            let sequence = crate::keys::parse_log_key(&key)
+                .ok_or_else(|| StoreError::Corrupt("offline log key".into()))?;
+            Ok(sequence + 1)
+        }
+        None => Ok(0),
+    }
+}
+
+/// Counts, per group, the offline-log entries not yet trimmed.
+pub fn scan_backlog(db: &DB) -> Result<HashMap<u64, Backlog>> {
+    let mut backlog: HashMap<u64, Backlog> = HashMap::new();
+    for item in db.iterator_cf(
+        cf(db, CF_OFFLINE_LOG),
+        IteratorMode::From(&[], Direction::Forward),
+    ) {
+        let (_, value) = item?;
+        let (group_id, api) = OfflineLogEntry::decode_header(&value)?;
+        backlog.entry(group_id).or_default().add(api);
+    }
+    Ok(backlog)
+}

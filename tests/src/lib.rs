@@ -1,0 +1,143 @@
+//! Test support for Almanac's integration tests: the real server on
+//! `127.0.0.1:0`, over a real RocksDB in a temporary directory, driven by
+//! the real Rust client, with a clock the test moves by hand.
+//!
+//! # Layout
+//!
+//! - [`TestServer`]: start, stop and restart a server.
+//! - [`fixtures`]: feature groups and records the tests share.
+
+pub mod fixtures;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use almanac_client::Client;
+use almanac_online::{Engine, OfflineLogEntry};
+use almanac_server::ServerConfig;
+use almanac_types::time::{ManualClock, parse_iso8601};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The instant every test clock starts at.
+pub const START: &str = "2026-03-01T00:00:00Z";
+
+/// A running server and a client connected to it.
+pub struct TestServer {
+    pub client: Client,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    pub clock: ManualClock,
+    pub config: ServerConfig,
+    engine: Arc<Engine>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    data_dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh data directory.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh data directory after `configure` has had
+    /// its say on the configuration.
+    pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = ServerConfig::new(data_dir.path());
+        configure(&mut config);
+        let clock = ManualClock::new(parse_iso8601(START).expect("start time"));
+        Self::launch(config, clock, Some(data_dir)).await
+    }
+
+    async fn launch(
+        config: ServerConfig,
+        clock: ManualClock,
+        data_dir: Option<tempfile::TempDir>,
+    ) -> Self {
+        let engine =
+            almanac_server::open_engine(&config, Arc::new(clock.clone())).expect("open engine");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let engine = Arc::clone(&engine);
+            let config = config.clone();
+            async move {
+                almanac_server::serve(listener, engine, config, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server");
+            }
+        });
+        let endpoint = format!("http://{address}");
+        let client = Client::connect(endpoint.clone()).await.expect("connect");
+        Self {
+            client,
+            endpoint,
+            clock,
+            config,
+            engine,
+            stop: Some(stop),
+            task: Some(task),
+            data_dir,
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    /// The engine behind the server, to look at the offline log.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Every offline-log entry, in arrival order.
+    pub fn offline_log(&self) -> Vec<(u64, OfflineLogEntry)> {
+        self.engine
+            .read_offline_log(0, usize::MAX)
+            .expect("read offline log")
+    }
+
+    /// Stops the server in order and closes RocksDB.
+    async fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> Self {
+        self.halt().await;
+        let (config, clock, data_dir) = (
+            self.config.clone(),
+            self.clock.clone(),
+            self.data_dir.take(),
+        );
+        drop(self);
+        Self::launch(config, clock, data_dir).await
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) -> PathBuf {
+        self.halt().await;
+        self.config.data_dir.clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
