@@ -130,11 +130,12 @@ async fn every_limit_is_enforced_and_named() {
     let server = TestServer::start_with(|config| {
         config.limits.max_features = 10;
         config.limits.max_tags = 2;
-        config.limits.max_description_chars = 20;
+        config.limits.max_description_chars = 40;
     })
     .await;
     let c = &server.client;
     let mut request = reviews_request("many-features");
+    request.description = String::new();
     for i in 0..3 {
         request
             .feature_definitions
@@ -143,6 +144,7 @@ async fn every_limit_is_enforced_and_named() {
     assert!(message(c.create_feature_group(request).await).contains("max_features"));
 
     let mut request = reviews_request("many-tags");
+    request.description = String::new();
     request.tags = (0..3)
         .map(|i| pb::Tag {
             key: format!("k{i}"),
@@ -152,7 +154,7 @@ async fn every_limit_is_enforced_and_named() {
     assert!(message(c.create_feature_group(request).await).contains("max_tags"));
 
     let mut request = reviews_request("long-description");
-    request.description = "d".repeat(21);
+    request.description = "d".repeat(41);
     assert!(message(c.create_feature_group(request).await).contains("max_description_chars"));
 
     create_reviews(c, "reviews").await;

@@ -7,7 +7,7 @@ pub enum ClientError {
     #[error("invalid endpoint '{endpoint}': {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
     /// The server could not be reached.
-    #[error("cannot connect to {endpoint}: {source}")]
+    #[error("cannot connect to {endpoint}")]
     Connect {
         endpoint: String,
         #[source]
@@ -15,7 +15,13 @@ pub enum ClientError {
     },
     /// The server answered with an error status.
     #[error("{}: {}", code_name(.0.code()), .0.message())]
-    Status(#[from] tonic::Status),
+    Status(tonic::Status),
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> Self {
+        ClientError::Status(status)
+    }
 }
 
 impl ClientError {

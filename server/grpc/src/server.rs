@@ -7,6 +7,7 @@ use std::sync::Arc;
 use almanac_online::{Engine, EngineConfig};
 use almanac_proto::feature_store_server::FeatureStoreServer;
 use tokio::net::TcpListener;
+use tonic::codegen::http;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -59,6 +60,7 @@ pub async fn serve(
     let local = listener.local_addr().ok();
     tracing::info!(address = ?local, data_dir = %config.data_dir.display(), "almanac serving");
     let result = tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(message_size_status))
         .add_service(health_service)
         .add_service(service)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
@@ -69,4 +71,21 @@ pub async fn serve(
     engine.shutdown();
     tracing::info!("almanac stopped");
     result
+}
+
+/// tonic refuses a message over `max_decoding_message_size` with
+/// OUT_OF_RANGE; Almanac's contract (REFERENCE section 10) says
+/// RESOURCE_EXHAUSTED for anything over a size limit. The refusal is a
+/// trailers-only response, so its status is in the headers.
+fn message_size_status<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let out_of_range = headers.get("grpc-status").is_some_and(|code| code == "11");
+    let too_large = headers
+        .get("grpc-message")
+        .and_then(|message| message.to_str().ok())
+        .is_some_and(|message| message.replace("%20", " ").contains("message length too large"));
+    if out_of_range && too_large {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
 }
