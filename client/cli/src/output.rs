@@ -79,7 +79,7 @@ fn offline_status_name(code: i32) -> &'static str {
 
 /// A feature group description as JSON.
 pub fn description_json(d: &pb::FeatureGroupDescription) -> Json {
-    let online = d.online_store.clone().unwrap_or_default();
+    let online = d.online_store.unwrap_or_default();
     let offline = d.offline_store_state.clone().unwrap_or_default();
     json!({
         "feature_group_name": d.feature_group_name,
@@ -116,7 +116,7 @@ pub fn description_json(d: &pb::FeatureGroupDescription) -> Json {
 
 /// A feature group description as text.
 pub fn description_text(d: &pb::FeatureGroupDescription) -> String {
-    let online = d.online_store.clone().unwrap_or_default();
+    let online = d.online_store.unwrap_or_default();
     let offline = d.offline_store_state.clone().unwrap_or_default();
     let mut out = String::new();
     let mut line = |label: &str, value: String| out.push_str(&format!("{label:<20} {value}\n"));

@@ -64,9 +64,9 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
             }
         }));
     }
-    // Let the writes run, then kill without warning.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while acknowledged.lock().unwrap().len() < 2000 && tokio::time::Instant::now() < deadline {
+    // Let the writes run, then kill without warning while they are in flight.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while acknowledged.lock().unwrap().len() < 5000 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill_hard();

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use almanac_online::{Engine, EngineConfig};
 use almanac_proto::feature_store_server::FeatureStoreServer;
 use tokio::net::TcpListener;
-use tonic::codegen::http;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codegen::http;
 
 use crate::config::ServerConfig;
 use crate::service::FeatureStoreService;
@@ -83,7 +83,11 @@ fn message_size_status<B>(mut response: http::Response<B>) -> http::Response<B> 
     let too_large = headers
         .get("grpc-message")
         .and_then(|message| message.to_str().ok())
-        .is_some_and(|message| message.replace("%20", " ").contains("message length too large"));
+        .is_some_and(|message| {
+            message
+                .replace("%20", " ")
+                .contains("message length too large")
+        });
     if out_of_range && too_large {
         headers.insert("grpc-status", http::HeaderValue::from_static("8"));
     }

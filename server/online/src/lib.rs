@@ -17,7 +17,7 @@
 //! - [`ttl`]: the background purge of expired records.
 //! - [`keys`]: every key layout, in one place.
 //! - [`db`]: opening RocksDB; the [`Durability`] setting.
-//! - [`error`]: [`StoreError`].
+//! - [`error`]: the [`StoreError`] enum.
 //!
 //! # Durability
 //!
