@@ -8,8 +8,8 @@ use almanac_online::{Engine, EngineConfig};
 use almanac_proto::feature_store_server::FeatureStoreServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codegen::http;
+use tonic::transport::server::TcpIncoming;
 
 use crate::config::ServerConfig;
 use crate::service::FeatureStoreService;
@@ -58,12 +58,15 @@ pub async fn serve(
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let local = listener.local_addr().ok();
+    // Small responses go out at once: without TCP_NODELAY, Nagle's
+    // algorithm and delayed ACKs hold a response's last frame for ~40 ms.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tracing::info!(address = ?local, data_dir = %config.data_dir.display(), "almanac serving");
     let result = tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(message_size_status))
         .add_service(health_service)
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
 
     let _ = stop_background.send(true);

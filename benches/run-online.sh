@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the online-tier benchmark of benches/README.md: a server and the load
+# generator side by side on this machine, 1M records of 10 features.
+# Usage: bash benches/run-online.sh [RECORDS] [DURATION]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records="${1:-1000000}"
+duration="${2:-20s}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/almanac-target}"
+cargo build --quiet --bin almanac --bin almanac-loadgen
+bin="$CARGO_TARGET_DIR/debug"
+data="$(mktemp -d /var/tmp/almanac-bench.XXXXXX)"
+trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
+
+"$bin/almanac" serve --data-dir "$data" --listen 127.0.0.1:50151 --log warn 2>"$data.log" &
+server=$!
+for _ in $(seq 100); do grep -q "listening" "$data.log" 2>/dev/null && break; sleep 0.1; done
+export ALMANAC_ENDPOINT=http://127.0.0.1:50151
+lg() { "$bin/almanac-loadgen" --records "$records" "$@"; }
+
+lg populate --concurrency 4
+lg run --call baseline --concurrency 32 --duration "$duration"
+lg run --call get --concurrency 32 --duration "$duration"
+lg run --call batch-get --concurrency 4 --duration "$duration"
+lg run --call put --concurrency 64 --duration "$duration"
+
+# Latency at half the maximum throughput (open loop, from each request's
+# scheduled start), read off the runs above.
+max_get=$(lg run --call get --concurrency 32 --duration "$duration" | tee /dev/stderr | sed -E 's/.*throughput=([0-9]+).*/\1/')
+lg run --call get --concurrency 32 --duration "$duration" --rate $((max_get / 2))
+max_batch=$(lg run --call batch-get --concurrency 4 --duration "$duration" | tee /dev/stderr | sed -E 's/.*throughput=([0-9]+).*/\1/')
+lg run --call batch-get --concurrency 8 --duration "$duration" --rate $((max_batch / 2))
+lg run --call batch-get --concurrency 1 --duration "$duration"
