@@ -18,16 +18,16 @@ for _ in $(seq 100); do grep -q "listening" "$data.log" 2>/dev/null && break; sl
 export ALMANAC_ENDPOINT=http://127.0.0.1:50151
 lg() { "$bin/almanac-loadgen" --records "$records" "$@"; }
 
+throughput() { sed -E 's/.*throughput=([0-9]+).*/\1/'; }
+
 lg populate --concurrency 4
 lg run --call baseline --concurrency 32 --duration "$duration"
-lg run --call get --concurrency 32 --duration "$duration"
-lg run --call batch-get --concurrency 4 --duration "$duration"
+get=$(lg run --call get --concurrency 32 --duration "$duration"); echo "$get"
+batch=$(lg run --call batch-get --concurrency 4 --duration "$duration"); echo "$batch"
 lg run --call put --concurrency 64 --duration "$duration"
 
-# Latency at half the maximum throughput (open loop, from each request's
-# scheduled start), read off the runs above.
-max_get=$(lg run --call get --concurrency 32 --duration "$duration" | tee /dev/stderr | sed -E 's/.*throughput=([0-9]+).*/\1/')
-lg run --call get --concurrency 32 --duration "$duration" --rate $((max_get / 2))
-max_batch=$(lg run --call batch-get --concurrency 4 --duration "$duration" | tee /dev/stderr | sed -E 's/.*throughput=([0-9]+).*/\1/')
-lg run --call batch-get --concurrency 8 --duration "$duration" --rate $((max_batch / 2))
+# Latency at half the maximum throughput measured above (open loop: each
+# request's latency counts from its scheduled start).
+lg run --call get --concurrency 32 --duration "$duration" --rate $(( $(echo "$get" | throughput) / 2 ))
+lg run --call batch-get --concurrency 8 --duration "$duration" --rate $(( $(echo "$batch" | throughput) / 2 ))
 lg run --call batch-get --concurrency 1 --duration "$duration"

@@ -19,6 +19,9 @@ use tokio::sync::Mutex;
 
 use workload::{Target, Workload};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "almanac-loadgen",

@@ -2,6 +2,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// glibc's allocator contends under many threads; mimalloc keeps the request
+// path's small allocations cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match almanac_cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -56,14 +56,7 @@ impl Engine {
             FeatureGroup::create(spec.clone(), 0, now, &limits)?;
             let id = catalog.allocate_id(db, batch);
             let group = FeatureGroup::create(spec, id, now, &limits)?;
-            let stored = StoredGroup {
-                group: group.clone(),
-                deleted_micros: None,
-                purge_offline: false,
-            };
-            Catalog::stage(db, batch, &stored)?;
-            catalog.commit(stored);
-            Ok(Arc::new(group))
+            stage_live(db, batch, group)
         }))
         .await
     }
@@ -85,14 +78,7 @@ impl Engine {
                 group.description = description;
             }
             group.last_modified_micros = now;
-            let stored = StoredGroup {
-                group: group.clone(),
-                deleted_micros: None,
-                purge_offline: false,
-            };
-            Catalog::stage(db, batch, &stored)?;
-            catalog.commit(stored);
-            Ok(Arc::new(group))
+            stage_live(db, batch, group)
         }))
         .await
     }
@@ -135,10 +121,7 @@ impl Engine {
             metadata.last_modified_micros = now;
             group.feature_metadata.insert(feature, metadata);
             group.last_modified_micros = now;
-            let stored = StoredGroup { group: group.clone(), deleted_micros: None, purge_offline: false };
-            Catalog::stage(db, batch, &stored)?;
-            catalog.commit(stored);
-            Ok(Arc::new(group))
+            stage_live(db, batch, group)
         }))
         .await
     }
@@ -172,8 +155,7 @@ impl Engine {
                     purge_offline,
                 };
                 Catalog::stage(db, batch, &stored)?;
-                catalog.commit(stored);
-                Ok(group)
+                Ok(stored)
             }))
             .await?;
         if purge_offline {
@@ -185,4 +167,19 @@ impl Engine {
         }
         Ok(deleted)
     }
+}
+
+/// Stages a live group's definition.
+fn stage_live(
+    db: &rocksdb::DB,
+    batch: &mut rocksdb::WriteBatch,
+    group: FeatureGroup,
+) -> Result<StoredGroup> {
+    let stored = StoredGroup {
+        group,
+        deleted_micros: None,
+        purge_offline: false,
+    };
+    Catalog::stage(db, batch, &stored)?;
+    Ok(stored)
 }

@@ -39,6 +39,10 @@ pub fn open(path: &Path, block_cache_bytes: usize) -> Result<DB> {
             // Point lookups dominate: a bloom filter skips files without
             // the key, and index and filter blocks stay in the cache.
             table.set_bloom_filter(10.0, false);
+            table.set_data_block_index_type(rocksdb::DataBlockIndexType::BinaryAndHash);
+            table.set_data_block_hash_ratio(0.75);
+            cf_options.set_memtable_whole_key_filtering(true);
+            cf_options.set_memtable_prefix_bloom_ratio(0.1);
             table.set_cache_index_and_filter_blocks(true);
             table.set_pin_l0_filter_and_index_blocks_in_cache(true);
             cf_options.set_write_buffer_size(64 << 20);

@@ -85,16 +85,17 @@ impl Engine {
         &self,
         group: &FeatureGroup,
         projection: &[usize],
-        record: Record,
+        mut record: Record,
     ) -> Option<RecordView> {
         if record.tombstone || record.is_expired(self.now_micros()) {
             return None;
         }
+        // Values move out of the decoded record: nothing is copied twice.
         let values = projection
             .iter()
-            .filter_map(|&i| match record.value(i) {
-                Value::Null => None,
-                value => Some((group.features[i].name.clone(), value.clone())),
+            .filter_map(|&i| match record.values.get_mut(i).map(std::mem::take) {
+                None | Some(Value::Null) => None,
+                Some(value) => Some((group.features[i].name.clone(), value)),
             })
             .collect();
         Some(RecordView {

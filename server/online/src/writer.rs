@@ -13,7 +13,7 @@ use almanac_types::{FeatureGroup, FeatureType, Record, RecordId, Value};
 use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, StoredGroup};
 use crate::db::{Durability, cf};
 use crate::error::{Result, StoreError};
 use crate::keys::{
@@ -61,9 +61,10 @@ impl WriteOp {
     }
 }
 
-/// A change to the catalog.
+/// A change to the catalog: it stages its writes in the batch and returns
+/// the group as changed, which the snapshot takes once the batch is durable.
 pub type CatalogChange =
-    Box<dyn FnOnce(&mut Catalog, &DB, &mut WriteBatch) -> Result<Arc<FeatureGroup>> + Send>;
+    Box<dyn FnOnce(&mut Catalog, &DB, &mut WriteBatch) -> Result<StoredGroup> + Send>;
 
 /// What the writer thread is asked to do.
 pub enum Command {
@@ -152,10 +153,12 @@ impl Writer {
         let shared = Arc::clone(&self.shared);
         let mut catalog = shared.catalog.write().unwrap_or_else(|e| e.into_inner());
         let mut batch = WriteBatch::default();
-        let group = change(&mut catalog, &shared.db, &mut batch)?;
+        let stored = change(&mut catalog, &shared.db, &mut batch)?;
         let mut options = WriteOptions::default();
         options.set_sync(true);
         shared.db.write_opt(batch, &options)?;
+        let group = Arc::new(stored.group.clone());
+        catalog.commit(stored);
         Ok(group)
     }
 

@@ -1,8 +1,9 @@
 //! Feature values: [`Value`] as stored and returned, [`InputValue`] as sent.
 
 /// A checked feature value, in the shape its feature's type declares.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Value {
+    #[default]
     Null,
     Integral(i64),
     Fractional(f64),

@@ -26,26 +26,26 @@ pub fn feature_definition(definition: &FeatureDefinition) -> pb::FeatureDefiniti
 }
 
 /// A feature value.
-pub fn value(value: &Value) -> Option<pb::Value> {
+pub fn value(value: Value) -> Option<pb::Value> {
     use pb::value::Kind;
     let kind = match value {
         Value::Null => return None,
-        Value::Integral(v) => Kind::Integral(*v),
-        Value::Fractional(v) => Kind::Fractional(*v),
-        Value::String(v) => Kind::String(v.clone()),
-        Value::IntegralList(v) => Kind::IntegralList(pb::IntegralList { values: v.clone() }),
-        Value::FractionalList(v) => Kind::FractionalList(pb::FractionalList { values: v.clone() }),
-        Value::StringList(v) => Kind::StringList(pb::StringList { values: v.clone() }),
+        Value::Integral(v) => Kind::Integral(v),
+        Value::Fractional(v) => Kind::Fractional(v),
+        Value::String(v) => Kind::String(v),
+        Value::IntegralList(values) => Kind::IntegralList(pb::IntegralList { values }),
+        Value::FractionalList(values) => Kind::FractionalList(pb::FractionalList { values }),
+        Value::StringList(values) => Kind::StringList(pb::StringList { values }),
     };
     Some(pb::Value { kind: Some(kind) })
 }
 
-/// A record's features.
-pub fn record(view: &RecordView) -> Vec<pb::FeatureValue> {
+/// A record's features, moved into protobuf.
+pub fn record(view: RecordView) -> Vec<pb::FeatureValue> {
     view.values
-        .iter()
-        .map(|(name, v)| pb::FeatureValue {
-            feature_name: name.clone(),
+        .into_iter()
+        .map(|(feature_name, v)| pb::FeatureValue {
+            feature_name,
             value: value(v),
         })
         .collect()

@@ -70,8 +70,8 @@ impl FeatureStoreService {
             .map_err(to_status)?;
         Ok(match found {
             Some(view) => pb::GetRecordResponse {
-                record: to_proto::record(&view),
                 expires_at_micros: view.expires_at_micros.filter(|_| request.return_expiration),
+                record: to_proto::record(view),
             },
             None => pb::GetRecordResponse::default(),
         })
@@ -102,8 +102,8 @@ impl FeatureStoreService {
                 .map(|(group, id, view)| pb::BatchGetRecordResult {
                     feature_group_name: group,
                     record_identifier_value_as_string: id,
-                    record: to_proto::record(&view),
                     expires_at_micros: view.expires_at_micros.filter(|_| request.return_expiration),
+                    record: to_proto::record(view),
                 })
                 .collect(),
             errors: outcome
