@@ -17,17 +17,18 @@ server=$!
 for _ in $(seq 100); do grep -q "listening" "$data.log" 2>/dev/null && break; sleep 0.1; done
 export ALMANAC_ENDPOINT=http://127.0.0.1:50151
 lg() { "$bin/almanac-loadgen" --records "$records" "$@"; }
+run() { lg run --server-pid "$server" "$@"; }
 
 throughput() { sed -E 's/.*throughput=([0-9]+).*/\1/'; }
 
 lg populate --concurrency 4
-lg run --call baseline --concurrency 32 --duration "$duration"
-get=$(lg run --call get --concurrency 32 --duration "$duration"); echo "$get"
-batch=$(lg run --call batch-get --concurrency 4 --duration "$duration"); echo "$batch"
-lg run --call put --concurrency 64 --duration "$duration"
+run --call baseline --concurrency 32 --duration "$duration"
+get=$(run --call get --concurrency 32 --duration "$duration"); echo "$get"
+batch=$(run --call batch-get --concurrency 4 --duration "$duration"); echo "$batch"
+run --call put --concurrency 64 --duration "$duration"
 
 # Latency at half the maximum throughput measured above (open loop: each
 # request's latency counts from its scheduled start).
-lg run --call get --concurrency 32 --duration "$duration" --rate $(( $(echo "$get" | throughput) / 2 ))
-lg run --call batch-get --concurrency 8 --duration "$duration" --rate $(( $(echo "$batch" | throughput) / 2 ))
-lg run --call batch-get --concurrency 1 --duration "$duration"
+run --call get --concurrency 32 --duration "$duration" --rate $(( $(echo "$get" | throughput) / 2 ))
+run --call batch-get --concurrency 8 --duration "$duration" --rate $(( $(echo "$batch" | throughput) / 2 ))
+run --call batch-get --concurrency 1 --duration "$duration"

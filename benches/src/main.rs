@@ -74,6 +74,10 @@ enum Mode {
         /// from each request's scheduled start). Unset: as fast as possible.
         #[arg(long)]
         rate: Option<f64>,
+        /// The server's process id, to report its CPU time per request
+        /// (read from /proc; Linux only).
+        #[arg(long)]
+        server_pid: Option<u32>,
     },
 }
 
@@ -104,33 +108,53 @@ async fn main() -> Result<()> {
             duration,
             warmup,
             rate,
+            server_pid,
         } => {
             let workload = Workload {
                 call,
                 group: args.group.clone(),
                 records: args.records,
             };
-            run(
-                &targets,
-                &workload,
+            let plan = Plan {
                 concurrency,
-                warmup.into(),
-                duration.into(),
+                warmup: warmup.into(),
+                duration: duration.into(),
                 rate,
-            )
-            .await
+                server_pid,
+            };
+            run(&targets, &workload, plan).await
         }
     }
 }
 
-async fn run(
-    targets: &[Target],
-    workload: &Workload,
+/// How a run is driven.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
     rate: Option<f64>,
-) -> Result<()> {
+    server_pid: Option<u32>,
+}
+
+/// CPU time (user + system) a process has used so far, from /proc.
+fn process_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+async fn run(targets: &[Target], workload: &Workload, plan: Plan) -> Result<()> {
+    let Plan {
+        concurrency,
+        warmup,
+        duration,
+        rate,
+        server_pid,
+    } = plan;
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1, 60_000_000, 3,
     )?));
@@ -160,18 +184,27 @@ async fn run(
                     i.mul_f64(worker as f64 / concurrency as f64)
                 });
             while !stop.load(Ordering::Relaxed) {
-                let scheduled = match per_worker_interval {
+                let started = match per_worker_interval {
                     Some(interval) => {
-                        tokio::time::sleep_until(next.into()).await;
                         let scheduled = next;
                         next += interval;
-                        scheduled
+                        if Instant::now() < scheduled {
+                            // On time: count from the actual start, so the
+                            // timer's millisecond granularity is not charged
+                            // to the server.
+                            tokio::time::sleep_until(scheduled.into()).await;
+                            Instant::now()
+                        } else {
+                            // Late because the previous call ran long: count
+                            // from the schedule (no coordinated omission).
+                            scheduled
+                        }
                     }
                     None => Instant::now(),
                 };
                 let ok = workload.call_once(&target, &mut rng).await;
                 if measuring.load(Ordering::Relaxed) {
-                    let micros = scheduled.elapsed().as_micros().max(1) as u64;
+                    let micros = started.elapsed().as_micros().max(1) as u64;
                     let _ = local.record(micros.min(60_000_000));
                     completed.fetch_add(1, Ordering::Relaxed);
                     if !ok {
@@ -185,9 +218,13 @@ async fn run(
     tokio::time::sleep(warmup).await;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
+    let cpu_before = server_pid.and_then(process_cpu);
     tokio::time::sleep(duration).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
+    let server_cpu = cpu_before
+        .zip(server_pid.and_then(process_cpu))
+        .map(|(before, after)| after.saturating_sub(before));
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
         worker.await.context("worker")?;
@@ -195,8 +232,14 @@ async fn run(
     let histogram = histogram.lock().await;
     let done = completed.load(Ordering::Relaxed);
     let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    let server_cpu = server_cpu.map_or(String::new(), |cpu| {
+        format!(
+            " server_cpu_per_request={:.1}us",
+            cpu.as_secs_f64() * 1e6 / done.max(1) as f64
+        )
+    });
     println!(
-        "call={:?} concurrency={concurrency} rate={} duration={:.1}s requests={done} errors={} throughput={:.0}/s p50={:.3}ms p99={:.3}ms p99.9={:.3}ms max={:.3}ms",
+        "call={:?} concurrency={concurrency} rate={} duration={:.1}s requests={done} errors={} throughput={:.0}/s p50={:.3}ms p99={:.3}ms p99.9={:.3}ms max={:.3}ms{server_cpu}",
         workload.call,
         rate.map_or("max".to_string(), |r| format!("{r:.0}/s")),
         elapsed.as_secs_f64(),
