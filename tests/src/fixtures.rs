@@ -65,7 +65,7 @@ pub fn stars(record: &Option<Vec<pb::FeatureValue>>) -> Option<i64> {
 }
 
 /// The gRPC code of a failed call.
-pub fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> tonic::Code {
+pub fn code<T: std::fmt::Debug>(result: &Result<T, ClientError>) -> tonic::Code {
     match result {
         Ok(value) => panic!("expected an error, got {value:?}"),
         Err(error) => error
@@ -75,7 +75,7 @@ pub fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> tonic::Code {
 }
 
 /// The error message of a failed call.
-pub fn message<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
+pub fn message<T: std::fmt::Debug>(result: &Result<T, ClientError>) -> String {
     match result {
         Ok(value) => panic!("expected an error, got {value:?}"),
         Err(error) => error.to_string(),

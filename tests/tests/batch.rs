@@ -82,7 +82,7 @@ async fn batch_write_over_the_entry_limit_is_resource_exhausted() {
     let result = c
         .batch_write_record(pb::BatchWriteRecordRequest { entries })
         .await;
-    assert_eq!(code(result), Code::ResourceExhausted);
+    assert_eq!(code(&result), Code::ResourceExhausted);
     assert!(server.offline_log().is_empty());
 }
 

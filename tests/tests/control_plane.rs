@@ -42,11 +42,11 @@ async fn create_and_describe() {
     assert_eq!(offline.lag_seconds, 2.0);
 
     assert_eq!(
-        code(c.create_feature_group(reviews_request("reviews")).await),
+        code(&c.create_feature_group(reviews_request("reviews")).await),
         Code::AlreadyExists
     );
     assert_eq!(
-        code(c.describe_feature_group("missing").await),
+        code(&c.describe_feature_group("missing").await),
         Code::NotFound
     );
 }
@@ -64,7 +64,7 @@ async fn names_and_reserved_names_are_validated() {
         &"x".repeat(65),
     ] {
         let result = c.create_feature_group(reviews_request(bad)).await;
-        assert_eq!(code(result), Code::InvalidArgument, "group name {bad:?}");
+        assert_eq!(code(&result), Code::InvalidArgument, "group name {bad:?}");
     }
     c.create_feature_group(reviews_request(&"x".repeat(64)))
         .await
@@ -76,22 +76,22 @@ async fn names_and_reserved_names_are_validated() {
             .feature_definitions
             .push(scalar(reserved, T::String));
         let result = c.create_feature_group(request).await;
-        assert!(message(result).contains("reserved"), "{reserved}");
+        assert!(message(&result).contains("reserved"), "{reserved}");
     }
     let mut request = reviews_request("dup");
     request
         .feature_definitions
         .push(scalar("Star_Rating", T::Integral));
-    assert!(message(c.create_feature_group(request).await).contains("Star_Rating"));
+    assert!(message(&c.create_feature_group(request).await).contains("Star_Rating"));
 
     let mut request = reviews_request("no-id");
     request.record_identifier_feature_name = "missing".into();
-    assert!(message(c.create_feature_group(request).await).contains("missing"));
+    assert!(message(&c.create_feature_group(request).await).contains("missing"));
 
     let mut request = reviews_request("fractional-id");
     request.record_identifier_feature_name = "helpful_ratio".into();
     assert_eq!(
-        code(c.create_feature_group(request).await),
+        code(&c.create_feature_group(request).await),
         Code::InvalidArgument
     );
 
@@ -102,7 +102,7 @@ async fn names_and_reserved_names_are_validated() {
     });
     request.offline_store = Some(pb::OfflineStoreConfig { enabled: false });
     assert_eq!(
-        code(c.create_feature_group(request).await),
+        code(&c.create_feature_group(request).await),
         Code::InvalidArgument
     );
 
@@ -115,14 +115,14 @@ async fn names_and_reserved_names_are_validated() {
             pb::CollectionType::Vector,
             9000,
         ));
-    assert!(message(c.create_feature_group(request).await).contains("dimension"));
+    assert!(message(&c.create_feature_group(request).await).contains("dimension"));
 
     let mut request = reviews_request("untyped");
     request.feature_definitions.push(pb::FeatureDefinition {
         name: "u".into(),
         ..Default::default()
     });
-    assert!(message(c.create_feature_group(request).await).contains("'u'"));
+    assert!(message(&c.create_feature_group(request).await).contains("'u'"));
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn every_limit_is_enforced_and_named() {
             .feature_definitions
             .push(scalar(format!("f{i}"), T::Integral));
     }
-    assert!(message(c.create_feature_group(request).await).contains("max_features"));
+    assert!(message(&c.create_feature_group(request).await).contains("max_features"));
 
     let mut request = reviews_request("many-tags");
     request.description = String::new();
@@ -151,11 +151,11 @@ async fn every_limit_is_enforced_and_named() {
             value: "v".into(),
         })
         .collect();
-    assert!(message(c.create_feature_group(request).await).contains("max_tags"));
+    assert!(message(&c.create_feature_group(request).await).contains("max_tags"));
 
     let mut request = reviews_request("long-description");
     request.description = "d".repeat(41);
-    assert!(message(c.create_feature_group(request).await).contains("max_description_chars"));
+    assert!(message(&c.create_feature_group(request).await).contains("max_description_chars"));
 
     create_reviews(c, "reviews").await;
     let additions = (0..3)
@@ -168,7 +168,7 @@ async fn every_limit_is_enforced_and_named() {
             ..Default::default()
         })
         .await;
-    assert!(message(result).contains("max_features"));
+    assert!(message(&result).contains("max_features"));
 }
 
 #[tokio::test]
@@ -248,7 +248,7 @@ async fn list_feature_groups_filters_sorts_and_pages() {
             ..Default::default()
         })
         .await;
-    assert_eq!(code(over), Code::InvalidArgument);
+    assert_eq!(code(&over), Code::InvalidArgument);
 }
 
 #[tokio::test]
@@ -295,14 +295,14 @@ async fn update_adds_features_without_rewriting_records() {
             ..Default::default()
         })
         .await;
-    assert_eq!(code(retype), Code::InvalidArgument);
+    assert_eq!(code(&retype), Code::InvalidArgument);
     let missing = c
         .update_feature_group(pb::UpdateFeatureGroupRequest {
             feature_group_name: "nope".into(),
             ..Default::default()
         })
         .await;
-    assert_eq!(code(missing), Code::NotFound);
+    assert_eq!(code(&missing), Code::NotFound);
 }
 
 #[tokio::test]
@@ -339,11 +339,11 @@ async fn feature_metadata_and_search() {
     assert_eq!(described, metadata);
     assert_eq!(described.parameters.len(), 1);
     assert_eq!(
-        code(c.describe_feature_metadata("reviews", "nope").await),
+        code(&c.describe_feature_metadata("reviews", "nope").await),
         Code::InvalidArgument
     );
     assert_eq!(
-        code(c.describe_feature_metadata("nope", "star_rating").await),
+        code(&c.describe_feature_metadata("nope", "star_rating").await),
         Code::NotFound
     );
 

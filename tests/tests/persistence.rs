@@ -68,11 +68,11 @@ async fn a_recreated_group_never_sees_the_old_groups_data() {
         .unwrap();
     c.delete_feature_group("reviews", false).await.unwrap();
     assert_eq!(
-        code(c.get_record("reviews", "r1", &[]).await),
+        code(&c.get_record("reviews", "r1", &[]).await),
         Code::NotFound
     );
     assert_eq!(
-        code(c.delete_feature_group("reviews", false).await),
+        code(&c.delete_feature_group("reviews", false).await),
         Code::NotFound
     );
 
@@ -183,7 +183,7 @@ async fn list_records_pages_through_every_id_once() {
             ..Default::default()
         })
         .await;
-    assert_eq!(code(bad), Code::InvalidArgument);
+    assert_eq!(code(&bad), Code::InvalidArgument);
     let too_big = c
         .list_records(pb::ListRecordsRequest {
             feature_group_name: "reviews".into(),
@@ -191,7 +191,7 @@ async fn list_records_pages_through_every_id_once() {
             ..Default::default()
         })
         .await;
-    assert_eq!(code(too_big), Code::InvalidArgument);
+    assert_eq!(code(&too_big), Code::InvalidArgument);
 }
 
 #[tokio::test]
@@ -208,7 +208,7 @@ async fn offline_only_groups_refuse_online_reads() {
         .await
         .unwrap();
     assert_eq!(
-        code(c.get_record("offline", "r1", &[]).await),
+        code(&c.get_record("offline", "r1", &[]).await),
         Code::FailedPrecondition
     );
     assert_eq!(server.offline_log().len(), 1);
@@ -220,5 +220,5 @@ async fn offline_only_groups_refuse_online_reads() {
             ttl_seconds: None,
         })
         .await;
-    assert_eq!(code(online_target), Code::InvalidArgument);
+    assert_eq!(code(&online_target), Code::InvalidArgument);
 }

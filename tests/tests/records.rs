@@ -105,11 +105,8 @@ async fn projection_returns_only_the_named_features() {
     assert_eq!(names, ["star_rating", "product_id"]);
 
     let unknown = c.get_record("reviews", "r1", &["nope"]).await;
-    assert_eq!(
-        code(c.get_record("reviews", "r1", &["nope"]).await),
-        Code::InvalidArgument
-    );
-    assert!(message(unknown).contains("nope"));
+    assert_eq!(code(&unknown), Code::InvalidArgument);
+    assert!(message(&unknown).contains("nope"));
 }
 
 #[tokio::test]
@@ -119,14 +116,11 @@ async fn a_missing_record_is_empty_and_a_missing_group_is_not_found() {
     create_reviews(c, "reviews").await;
     assert_eq!(c.get_record("reviews", "nobody", &[]).await.unwrap(), None);
     let missing = c.get_record("no-such-group", "r1", &[]).await;
-    assert_eq!(
-        code(c.get_record("no-such-group", "r1", &[]).await),
-        Code::NotFound
-    );
-    assert!(message(missing).contains("no-such-group"));
+    assert_eq!(code(&missing), Code::NotFound);
+    assert!(message(&missing).contains("no-such-group"));
     assert_eq!(
         code(
-            c.put_record("no-such-group", review("r1", "2026-01-02T00:00:00Z", 3))
+            &c.put_record("no-such-group", review("r1", "2026-01-02T00:00:00Z", 3))
                 .await
         ),
         Code::NotFound
@@ -247,13 +241,9 @@ async fn type_errors_name_the_feature_and_write_nothing() {
         let mut record = review("r1", "2026-01-02T00:00:00Z", 3);
         record.retain(|f| f.feature_name != bad.feature_name);
         record.push(bad);
-        let result = c.put_record("reviews", record.clone()).await;
+        let result = c.put_record("reviews", record).await;
         let text = format!("{result:?}");
-        assert_eq!(
-            code(c.put_record("reviews", record).await),
-            Code::InvalidArgument,
-            "{text}"
-        );
+        assert_eq!(code(&result), Code::InvalidArgument, "{text}");
         assert!(text.contains(name), "the error names '{name}': {text}");
     }
     assert_eq!(c.get_record("reviews", "r1", &[]).await.unwrap(), None);
@@ -264,15 +254,15 @@ async fn type_errors_name_the_feature_and_write_nothing() {
 
     // Missing identifier or event time.
     let no_id = vec![feature("event_time", "2026-01-02T00:00:00Z")];
-    assert!(message(c.put_record("reviews", no_id).await).contains("review_id"));
+    assert!(message(&c.put_record("reviews", no_id).await).contains("review_id"));
     let no_time = vec![feature("review_id", "r1")];
-    assert!(message(c.put_record("reviews", no_time).await).contains("event_time"));
+    assert!(message(&c.put_record("reviews", no_time).await).contains("event_time"));
     let twice = vec![
         feature("review_id", "r1"),
         feature("review_id", "r2"),
         feature("event_time", "2026-01-02T00:00:00Z"),
     ];
-    assert!(message(c.put_record("reviews", twice).await).contains("more than once"));
+    assert!(message(&c.put_record("reviews", twice).await).contains("more than once"));
 }
 
 #[tokio::test]
@@ -313,7 +303,7 @@ async fn integral_identifiers_and_fractional_event_times() {
     assert_eq!(get(&record, "driver_id"), Some(&Kind::Integral(1001)));
     assert_eq!(get(&record, "ts"), Some(&Kind::Fractional(1_767_312_000.5)));
     assert_eq!(
-        code(c.get_record("drivers", "abc", &[]).await),
+        code(&c.get_record("drivers", "abc", &[]).await),
         Code::InvalidArgument
     );
     let log = server.offline_log();
@@ -331,20 +321,17 @@ async fn size_limits_are_enforced_and_named() {
     create_reviews(c, "reviews").await;
     let mut big = review("r1", "2026-01-02T00:00:00Z", 3);
     big[2] = feature("product_id", "x".repeat(2000));
-    let result = c.put_record("reviews", big.clone()).await;
-    assert_eq!(
-        code(c.put_record("reviews", big).await),
-        Code::InvalidArgument
-    );
-    assert!(message(result).contains("max_record_bytes"));
+    let result = c.put_record("reviews", big).await;
+    assert_eq!(code(&result), Code::InvalidArgument);
+    assert!(message(&result).contains("max_record_bytes"));
 
     let long_id = review(&"i".repeat(17), "2026-01-02T00:00:00Z", 3);
     let result = c.put_record("reviews", long_id).await;
-    assert!(message(result).contains("max_record_id_bytes"));
+    assert!(message(&result).contains("max_record_id_bytes"));
 
     let empty_id = review("", "2026-01-02T00:00:00Z", 3);
     assert_eq!(
-        code(c.put_record("reviews", empty_id).await),
+        code(&c.put_record("reviews", empty_id).await),
         Code::InvalidArgument
     );
 }
@@ -357,7 +344,7 @@ async fn messages_over_the_size_limit_are_resource_exhausted() {
     let mut huge = review("r1", "2026-01-02T00:00:00Z", 3);
     huge[2] = feature("product_id", "x".repeat(100 * 1024));
     assert_eq!(
-        code(c.put_record("reviews", huge).await),
+        code(&c.put_record("reviews", huge).await),
         Code::ResourceExhausted
     );
 }

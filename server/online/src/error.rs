@@ -4,7 +4,7 @@ use almanac_types::Error as DomainError;
 
 /// What can go wrong in the storage engine. The server maps each variant
 /// to one gRPC status code, in exactly one place.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A request failed validation; the message names the field.
     #[error("{0}")]

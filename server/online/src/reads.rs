@@ -135,7 +135,7 @@ impl Engine {
                 for id in request.record_ids {
                     outcome
                         .errors
-                        .push((request.group.clone(), id, copy_error(&error)));
+                        .push((request.group.clone(), id, error.clone()));
                 }
                 return;
             }
@@ -262,16 +262,6 @@ fn projection(group: &FeatureGroup, features: &[String]) -> Result<Vec<usize>> {
                 .map_err(StoreError::from)
         })
         .collect()
-}
-
-/// An error repeated for every identifier of a failed group.
-fn copy_error(error: &StoreError) -> StoreError {
-    match error {
-        StoreError::GroupNotFound(name) => StoreError::GroupNotFound(name.clone()),
-        StoreError::FailedPrecondition(m) => StoreError::FailedPrecondition(m.clone()),
-        StoreError::OverLimit(m) => StoreError::OverLimit(m.clone()),
-        other => StoreError::Invalid(other.to_string()),
-    }
 }
 
 fn encode_token(record_id: &str) -> String {

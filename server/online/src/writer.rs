@@ -172,20 +172,9 @@ impl Writer {
         let mut batch = WriteBatch::default();
         let mut appended: Vec<(u64, i64)> = Vec::new();
         let mut outcomes: Vec<Vec<Result<()>>> = Vec::with_capacity(pending.len());
-        let prefetched = self.prefetch(&pending);
-        let mut state = match prefetched {
+        let mut state = match self.prefetch(&pending) {
             Ok(state) => state,
-            Err(error) => {
-                let message = error.to_string();
-                for (ops, reply) in pending {
-                    let _ = reply.send(
-                        ops.iter()
-                            .map(|_| Err(StoreError::Corrupt(message.clone())))
-                            .collect(),
-                    );
-                }
-                return;
-            }
+            Err(error) => return fail_all(pending, &error),
         };
         let now = shared.clock.now_micros();
         {
@@ -205,14 +194,7 @@ impl Writer {
         }
         if let Err(error) = shared.db.write_opt(batch, &self.write_options) {
             self.next_sequence = first_sequence;
-            for (ops, reply) in pending {
-                let _ = reply.send(
-                    ops.iter()
-                        .map(|_| Err(StoreError::Storage(error.clone())))
-                        .collect(),
-                );
-            }
-            return;
+            return fail_all(pending, &error.into());
         }
         {
             let mut backlog = shared.backlog.lock().unwrap_or_else(|e| e.into_inner());
@@ -424,6 +406,13 @@ impl Writer {
             backlog.entry(group_id).or_default().add(api);
         }
         Ok(purged)
+    }
+}
+
+/// Answers every caller of a group that could not be committed.
+fn fail_all(pending: Vec<Pending>, error: &StoreError) {
+    for (ops, reply) in pending {
+        let _ = reply.send(ops.iter().map(|_| Err(error.clone())).collect());
     }
 }
 
