@@ -162,12 +162,28 @@ async fn run(targets: &[Target], workload: &Workload, plan: Plan) -> Result<()> 
     let errors = Arc::new(AtomicU64::new(0));
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    let per_worker_interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r));
+    // Paced runs: a pacer thread hands out tickets at the target rate with
+    // ~100 us precision (tokio's timers tick in whole milliseconds, which
+    // would send requests in bursts), round-robin to the workers. Latency
+    // counts from a ticket's scheduled time, so a request that waits for
+    // a busy worker is charged for the wait (no coordinated omission).
+    let mut tickets = Vec::new();
+    let mut ticket_senders = Vec::new();
+    for _ in 0..concurrency {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+        ticket_senders.push(sender);
+        tickets.push(Some(receiver));
+    }
+    let pacer = rate.map(|rate| {
+        let stop = stop.clone();
+        std::thread::spawn(move || pace(rate, &ticket_senders, &stop))
+    });
 
     let mut workers = Vec::new();
-    for worker in 0..concurrency {
+    for (worker, tickets) in tickets.iter_mut().enumerate() {
         let target = targets[worker % targets.len()].clone();
         let workload = workload.clone();
+        let mut tickets = tickets.take().filter(|_| rate.is_some());
         let (histogram, completed, errors, measuring, stop) = (
             histogram.clone(),
             completed.clone(),
@@ -178,28 +194,12 @@ async fn run(targets: &[Target], workload: &Workload, plan: Plan) -> Result<()> 
         workers.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
             let mut rng = workload::rng(worker as u64);
-            // Stagger paced workers across one interval.
-            let mut next = Instant::now()
-                + per_worker_interval.map_or(Duration::ZERO, |i| {
-                    i.mul_f64(worker as f64 / concurrency as f64)
-                });
             while !stop.load(Ordering::Relaxed) {
-                let started = match per_worker_interval {
-                    Some(interval) => {
-                        let scheduled = next;
-                        next += interval;
-                        if Instant::now() < scheduled {
-                            // On time: count from the actual start, so the
-                            // timer's millisecond granularity is not charged
-                            // to the server.
-                            tokio::time::sleep_until(scheduled.into()).await;
-                            Instant::now()
-                        } else {
-                            // Late because the previous call ran long: count
-                            // from the schedule (no coordinated omission).
-                            scheduled
-                        }
-                    }
+                let started = match tickets.as_mut() {
+                    Some(tickets) => match tickets.recv().await {
+                        Some(scheduled) => scheduled,
+                        None => break,
+                    },
                     None => Instant::now(),
                 };
                 let ok = workload.call_once(&target, &mut rng).await;
@@ -226,6 +226,9 @@ async fn run(targets: &[Target], workload: &Workload, plan: Plan) -> Result<()> 
         .zip(server_pid.and_then(process_cpu))
         .map(|(before, after)| after.saturating_sub(before));
     stop.store(true, Ordering::Relaxed);
+    if let Some(pacer) = pacer {
+        let _ = pacer.join();
+    }
     for worker in workers {
         worker.await.context("worker")?;
     }
@@ -251,4 +254,21 @@ async fn run(targets: &[Target], workload: &Workload, plan: Plan) -> Result<()> 
         histogram.max() as f64 / 1000.0,
     );
     Ok(())
+}
+
+/// Sends tickets (scheduled start times) at `rate` per second, round-robin
+/// to the workers, until `stop` is set.
+fn pace(rate: f64, workers: &[tokio::sync::mpsc::UnboundedSender<Instant>], stop: &AtomicBool) {
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let mut next = Instant::now();
+    let mut worker = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        while next <= now {
+            let _ = workers[worker].send(next);
+            worker = (worker + 1) % workers.len();
+            next += interval;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
 }
