@@ -24,6 +24,9 @@ throughput() { sed -E 's/.*throughput=([0-9]+).*/\1/'; }
 lg populate --concurrency 4
 run --call baseline --concurrency 32 --duration "$duration"
 get=$(run --call get --concurrency 32 --duration "$duration"); echo "$get"
+# The same reads projected to one feature: how much of GetRecord's cost is
+# the ten named features in each response.
+run --call get --concurrency 32 --duration "$duration" --feature clicks
 batch=$(run --call batch-get --concurrency 4 --duration "$duration"); echo "$batch"
 run --call put --concurrency 64 --duration "$duration"
 

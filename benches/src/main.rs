@@ -42,6 +42,10 @@ struct Args {
     /// Number of record ids in the group.
     #[arg(long, default_value_t = 1_000_000, global = true)]
     records: u64,
+    /// Features GetRecord and BatchGetRecord ask for (repeatable); none
+    /// means all ten.
+    #[arg(long = "feature", global = true)]
+    features: Vec<String>,
     /// gRPC connections (HTTP/2 channels) the workers share.
     #[arg(long, default_value_t = 4, global = true)]
     connections: usize,
@@ -114,6 +118,7 @@ async fn main() -> Result<()> {
                 call,
                 group: args.group.clone(),
                 records: args.records,
+                features: args.features.clone(),
             };
             let plan = Plan {
                 concurrency,

@@ -158,6 +158,8 @@ pub struct Workload {
     pub call: Call,
     pub group: String,
     pub records: u64,
+    /// Projection of reads; empty for every feature.
+    pub features: Vec<String>,
 }
 
 impl Workload {
@@ -174,9 +176,10 @@ impl Workload {
                     .is_ok()
             }
             Call::Get => {
+                let features: Vec<&str> = self.features.iter().map(String::as_str).collect();
                 let id = record_id(rng.random_range(0..self.records));
                 matches!(
-                    target.store.get_record(&self.group, &id, &[]).await,
+                    target.store.get_record(&self.group, &id, &features).await,
                     Ok(Some(_))
                 )
             }
@@ -188,7 +191,7 @@ impl Workload {
                     identifiers: vec![pb::BatchGetRecordIdentifier {
                         feature_group_name: self.group.clone(),
                         record_identifiers_value_as_string: ids,
-                        feature_names: vec![],
+                        feature_names: self.features.clone(),
                     }],
                     return_expiration: false,
                 };
