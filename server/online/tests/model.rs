@@ -1,0 +1,262 @@
+//! The online tier against a brute-force model: random sequences of puts
+//! (with ties and out-of-order event times, with and without TTL), soft and
+//! hard deletes, clock moves and purges. After every step, every record
+//! reads as the model says, and the offline log holds exactly the entries
+//! the model expects, in order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use almanac_online::ttl::purge_all_expired;
+use almanac_online::{DeleteRequest, Engine, EngineConfig, PutEntry, StoreError};
+use almanac_types::time::ManualClock;
+use almanac_types::{FeatureDefinition, FeatureGroupSpec, FeatureType, InputValue, Value};
+use proptest::prelude::*;
+
+const SECOND: i64 = 1_000_000;
+const IDS: [&str; 3] = ["a", "b", "c"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put {
+        id: usize,
+        time: i64,
+        stars: i64,
+        ttl: Option<u64>,
+    },
+    Delete {
+        id: usize,
+        time: i64,
+        hard: bool,
+    },
+    Advance {
+        seconds: i64,
+    },
+    Purge,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..3usize, 0..6i64, 0..100i64, prop::option::of(1..4u64))
+            .prop_map(|(id, time, stars, ttl)| Op::Put { id, time, stars, ttl }),
+        2 => (0..3usize, 0..6i64, any::<bool>()).prop_map(|(id, time, hard)| Op::Delete { id, time, hard }),
+        1 => (0..3i64).prop_map(|seconds| Op::Advance { seconds }),
+        1 => Just(Op::Purge),
+    ]
+}
+
+/// What the model keeps per record id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Stored {
+    time: i64,
+    expires: Option<i64>,
+    tombstone: bool,
+    stars: i64,
+}
+
+/// (record id, event time in micros, is_deleted, stars)
+type LogEntry = (String, i64, bool, Option<i64>);
+
+#[derive(Debug, Default)]
+struct Model {
+    now: i64,
+    records: BTreeMap<usize, Stored>,
+    log: Vec<LogEntry>,
+}
+
+impl Model {
+    fn live(&self, id: usize) -> Option<Stored> {
+        self.records
+            .get(&id)
+            .copied()
+            .filter(|r| r.expires.is_none_or(|e| e > self.now))
+    }
+
+    /// Applies an op; whether the engine should refuse it.
+    fn apply(&mut self, op: &Op) -> bool {
+        match *op {
+            Op::Put {
+                id,
+                time,
+                stars,
+                ttl,
+            } => {
+                let time = time * SECOND;
+                if self.live(id).is_none_or(|c| time >= c.time) {
+                    let expires = ttl.map(|t| time + t as i64 * SECOND);
+                    self.records.insert(
+                        id,
+                        Stored {
+                            time,
+                            expires,
+                            tombstone: false,
+                            stars,
+                        },
+                    );
+                }
+                self.log.push((IDS[id].into(), time, false, Some(stars)));
+                false
+            }
+            Op::Delete { id, time, hard } => {
+                let time = time * SECOND;
+                let stale = self.live(id).is_some_and(|c| time < c.time);
+                if stale && hard {
+                    return true;
+                }
+                if !stale {
+                    if hard {
+                        self.records.remove(&id);
+                    } else {
+                        self.records.insert(
+                            id,
+                            Stored {
+                                time,
+                                expires: None,
+                                tombstone: true,
+                                stars: 0,
+                            },
+                        );
+                    }
+                }
+                self.log.push((IDS[id].into(), time, true, None));
+                false
+            }
+            Op::Advance { seconds } => {
+                self.now += seconds * SECOND;
+                false
+            }
+            Op::Purge => {
+                let mut expired: Vec<(i64, usize)> = self
+                    .records
+                    .iter()
+                    .filter(|(_, r)| !r.tombstone && r.expires.is_some_and(|e| e <= self.now))
+                    .map(|(&id, r)| (r.expires.unwrap_or_default(), id))
+                    .collect();
+                expired.sort();
+                for (expires, id) in expired {
+                    self.records.remove(&id);
+                    self.log.push((IDS[id].into(), expires, true, None));
+                }
+                false
+            }
+        }
+    }
+
+    fn reads(&self, id: usize) -> Option<i64> {
+        self.live(id).filter(|r| !r.tombstone).map(|r| r.stars)
+    }
+}
+
+fn spec() -> FeatureGroupSpec {
+    FeatureGroupSpec {
+        name: "model".into(),
+        record_identifier: "id".into(),
+        event_time: "ts".into(),
+        features: vec![
+            FeatureDefinition::scalar("id", FeatureType::String),
+            FeatureDefinition::scalar("ts", FeatureType::Fractional),
+            FeatureDefinition::scalar("stars", FeatureType::Integral),
+        ],
+        online_enabled: true,
+        default_ttl_seconds: None,
+        offline_enabled: true,
+        description: String::new(),
+        tags: vec![],
+    }
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(0);
+    let mut config = EngineConfig::new(dir.path());
+    config.clock = Arc::new(clock.clone());
+    config.block_cache_bytes = 8 << 20;
+    let engine = Engine::open(config).unwrap();
+    engine.create_group(spec()).await.unwrap();
+    let mut model = Model::default();
+
+    for op in &ops {
+        let refused = model.apply(op);
+        match *op {
+            Op::Put {
+                id,
+                time,
+                stars,
+                ttl,
+            } => {
+                let values = vec![
+                    ("id".to_string(), InputValue::String(IDS[id].into())),
+                    ("ts".to_string(), InputValue::Fractional(time as f64)),
+                    ("stars".to_string(), InputValue::Integral(stars)),
+                ];
+                let entry = PutEntry {
+                    group: "model".into(),
+                    values,
+                    target_stores: None,
+                    ttl_seconds: ttl,
+                };
+                engine.put_record(entry).await.unwrap();
+            }
+            Op::Delete { id, time, hard } => {
+                let request = DeleteRequest {
+                    group: "model".into(),
+                    record_id: IDS[id].into(),
+                    event_time: time.to_string(),
+                    hard,
+                    target_stores: None,
+                };
+                let result = engine.delete_record(request).await;
+                prop_assert_eq!(
+                    refused,
+                    matches!(result, Err(StoreError::FailedPrecondition(_))),
+                    "{:?} {:?}",
+                    op,
+                    result
+                );
+            }
+            Op::Advance { seconds } => clock.advance(seconds * SECOND),
+            Op::Purge => {
+                purge_all_expired(&engine).await.unwrap();
+            }
+        }
+        for id in 0..IDS.len() {
+            let read = engine
+                .get_record("model", IDS[id], &["stars".to_string()])
+                .unwrap();
+            let stars = read.and_then(|view| match view.values.first() {
+                Some((_, Value::Integral(stars))) => Some(*stars),
+                _ => None,
+            });
+            prop_assert_eq!(stars, model.reads(id), "record {} after {:?}", IDS[id], op);
+        }
+    }
+    let log: Vec<LogEntry> = engine
+        .read_offline_log(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| {
+            let stars = match e.record.value(2) {
+                Value::Integral(v) => Some(*v),
+                _ => None,
+            };
+            (
+                e.record_id.0,
+                e.record.event_time_micros,
+                e.is_deleted,
+                stars,
+            )
+        })
+        .collect();
+    prop_assert_eq!(log, model.log);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn online_tier_matches_the_model(ops in prop::collection::vec(op(), 1..40)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(run(ops))?;
+    }
+}
