@@ -139,7 +139,7 @@ impl Writer {
 
     fn handle_other(&mut self, command: Command) {
         match command {
-            Command::Write { .. } => unreachable!("writes are grouped by the caller"),
+            Command::Write { ops, reply } => self.commit_writes(vec![(ops, reply)]),
             Command::Catalog { change, reply } => {
                 let _ = reply.send(self.change_catalog(change));
             }
