@@ -219,15 +219,15 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 purge_all_expired(&engine).await.unwrap();
             }
         }
-        for id in 0..IDS.len() {
+        for (id, name) in IDS.iter().enumerate() {
             let read = engine
-                .get_record("model", IDS[id], &["stars".to_string()])
+                .get_record("model", name, &["stars".to_string()])
                 .unwrap();
             let stars = read.and_then(|view| match view.values.first() {
                 Some((_, Value::Integral(stars))) => Some(*stars),
                 _ => None,
             });
-            prop_assert_eq!(stars, model.reads(id), "record {} after {:?}", IDS[id], op);
+            prop_assert_eq!(stars, model.reads(id), "record {} after {:?}", name, op);
         }
     }
     let log: Vec<LogEntry> = engine
