@@ -15,7 +15,7 @@
 //! ...     the record version (see almanac_types::codec)
 //! ```
 
-use almanac_types::codec::{self, Reader, put_bytes, put_varint};
+use almanac_types::codec::{self, Reader, put_bytes, put_signed, put_varint};
 use almanac_types::{Record, RecordId};
 
 use crate::error::{Result, StoreError};
@@ -39,16 +39,18 @@ pub struct OfflineLogEntry {
 impl OfflineLogEntry {
     /// Encodes the entry.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + codec::encoded_len(&self.record));
-        out.push(FORMAT);
-        put_varint(&mut out, self.group_id);
-        put_bytes(&mut out, self.group_name.as_bytes());
-        let api = self.api_invocation_micros;
-        put_varint(&mut out, ((api << 1) ^ (api >> 63)) as u64);
-        out.push(u8::from(self.is_deleted));
-        put_bytes(&mut out, self.record_id.0.as_bytes());
-        codec::encode_into(&self.record, &mut out);
-        out
+        self.header().encode_with(&codec::encode(&self.record))
+    }
+
+    /// The entry's fields besides its record.
+    pub fn header(&self) -> EntryHeader<'_> {
+        EntryHeader {
+            group_id: self.group_id,
+            group_name: &self.group_name,
+            api_invocation_micros: self.api_invocation_micros,
+            is_deleted: self.is_deleted,
+            record_id: &self.record_id.0,
+        }
     }
 
     /// Decodes an entry; never panics on bad bytes.
@@ -84,6 +86,33 @@ impl OfflineLogEntry {
         let group_id = reader.varint()?;
         reader.bytes()?;
         Ok((group_id, reader.signed()?))
+    }
+}
+
+/// The fields of an entry besides its record, to encode an entry around a
+/// record that is already encoded (the writer encodes each version once).
+#[derive(Debug, Clone, Copy)]
+pub struct EntryHeader<'a> {
+    pub group_id: u64,
+    pub group_name: &'a str,
+    pub api_invocation_micros: i64,
+    pub is_deleted: bool,
+    pub record_id: &'a str,
+}
+
+impl EntryHeader<'_> {
+    /// The entry: this header followed by `record`, an encoded version.
+    pub fn encode_with(&self, record: &[u8]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(32 + self.group_name.len() + self.record_id.len() + record.len());
+        out.push(FORMAT);
+        put_varint(&mut out, self.group_id);
+        put_bytes(&mut out, self.group_name.as_bytes());
+        put_signed(&mut out, self.api_invocation_micros);
+        out.push(u8::from(self.is_deleted));
+        put_bytes(&mut out, self.record_id.as_bytes());
+        out.extend_from_slice(record);
+        out
     }
 }
 

@@ -20,7 +20,7 @@ use crate::keys::{
     CF_EXPIRY, CF_OFFLINE_LOG, CF_RECORDS, expiry_key, expiry_upper_bound, log_key,
     parse_expiry_key, record_key,
 };
-use crate::offline_log::{Backlog, OfflineLogEntry};
+use crate::offline_log::{Backlog, EntryHeader, OfflineLogEntry};
 
 /// Most write operations committed in one batch.
 const MAX_GROUP_COMMIT_OPS: usize = 8192;
@@ -209,7 +209,7 @@ impl Writer {
 
     /// Reads, with one multi-get, the stored versions every online op of
     /// the group touches.
-    fn prefetch(&self, pending: &[Pending]) -> Result<HashMap<Vec<u8>, Option<Record>>> {
+    fn prefetch(&self, pending: &[Pending]) -> Result<HashMap<Vec<u8>, Option<Version>>> {
         let mut keys: Vec<Vec<u8>> = pending
             .iter()
             .flat_map(|(ops, _)| ops.iter())
@@ -230,7 +230,7 @@ impl Writer {
         let mut state = HashMap::with_capacity(keys.len());
         for (key, value) in keys.into_iter().zip(values) {
             let record = value?.map(|bytes| codec::decode(&bytes)).transpose()?;
-            state.insert(key, record);
+            state.insert(key, record.as_ref().map(Version::of));
         }
         Ok(state)
     }
@@ -239,7 +239,7 @@ impl Writer {
         &mut self,
         op: &WriteOp,
         now: i64,
-        state: &mut HashMap<Vec<u8>, Option<Record>>,
+        state: &mut HashMap<Vec<u8>, Option<Version>>,
         batch: &mut WriteBatch,
         appended: &mut Vec<(u64, i64)>,
     ) -> Result<()> {
@@ -252,12 +252,13 @@ impl Writer {
                 tiers,
                 api_invocation_micros,
             } => {
+                let encoded = codec::encode(record);
                 if tiers.online {
                     let key = record_key(group.id, &id.0);
                     let current = live_version(state.get(&key), now);
                     if current.is_none_or(|c| record.event_time_micros >= c.event_time_micros) {
                         unindex_expiry(db, batch, group.id, &id.0, state.get(&key));
-                        batch.put_cf(cf(db, CF_RECORDS), &key, codec::encode(record));
+                        batch.put_cf(cf(db, CF_RECORDS), &key, &encoded);
                         if let Some(expires) = record.expires_at_micros {
                             batch.put_cf(
                                 cf(db, CF_EXPIRY),
@@ -265,19 +266,18 @@ impl Writer {
                                 [],
                             );
                         }
-                        state.insert(key, Some(record.clone()));
+                        state.insert(key, Some(Version::of(record)));
                     }
                 }
                 if tiers.offline {
-                    let entry = OfflineLogEntry {
+                    let header = EntryHeader {
                         group_id: group.id,
-                        group_name: group.name.clone(),
+                        group_name: &group.name,
                         api_invocation_micros: *api_invocation_micros,
                         is_deleted: false,
-                        record_id: id.clone(),
-                        record: record.clone(),
+                        record_id: &id.0,
                     };
-                    self.append(batch, &entry, appended);
+                    self.append(batch, header, &encoded, appended);
                 }
                 Ok(())
             }
@@ -315,7 +315,7 @@ impl Writer {
                                 values: Vec::new(),
                             };
                             batch.put_cf(cf(db, CF_RECORDS), &key, codec::encode(&tombstone));
-                            state.insert(key, Some(tombstone));
+                            state.insert(key, Some(Version::of(&tombstone)));
                         }
                     }
                 }
@@ -327,27 +327,35 @@ impl Writer {
                         event_time_value.clone(),
                         *api_invocation_micros,
                     );
-                    self.append(batch, &entry, appended);
+                    self.append(
+                        batch,
+                        entry.header(),
+                        &codec::encode(&entry.record),
+                        appended,
+                    );
                 }
                 Ok(())
             }
         }
     }
 
+    /// Adds an offline-log entry (`header` around the encoded `record`) to
+    /// the batch under the next sequence number.
     fn append(
         &mut self,
         batch: &mut WriteBatch,
-        entry: &OfflineLogEntry,
+        header: EntryHeader<'_>,
+        record: &[u8],
         appended: &mut Vec<(u64, i64)>,
     ) {
         let db = &self.shared.db;
         batch.put_cf(
             cf(db, CF_OFFLINE_LOG),
             log_key(self.next_sequence),
-            entry.encode(),
+            header.encode_with(record),
         );
         self.next_sequence += 1;
-        appended.push((entry.group_id, entry.api_invocation_micros));
+        appended.push((header.group_id, header.api_invocation_micros));
     }
 
     /// Removes up to `max_records` expired records, each with a delete
@@ -392,7 +400,12 @@ impl Writer {
                 let id = RecordId(String::from_utf8_lossy(record_id).into_owned());
                 let marker =
                     delete_marker(group, &id, expires, event_time_value(group, expires), now);
-                self.append(&mut batch, &marker, &mut appended);
+                self.append(
+                    &mut batch,
+                    marker.header(),
+                    &codec::encode(&marker.record),
+                    &mut appended,
+                );
             }
         }
         drop(catalog);
@@ -418,10 +431,10 @@ fn fail_all(pending: Vec<Pending>, error: &StoreError) {
 
 /// The stored version unless it has expired (an expired record counts as
 /// absent, even before the purge removes it).
-fn live_version(stored: Option<&Option<Record>>, now: i64) -> Option<&Record> {
+fn live_version(stored: Option<&Option<Version>>, now: i64) -> Option<&Version> {
     stored
         .and_then(Option::as_ref)
-        .filter(|r| !r.is_expired(now))
+        .filter(|v| v.expires_at_micros.is_none_or(|at| at > now))
 }
 
 /// Drops the expiry-index entry of the stored version, if it has one.
@@ -430,13 +443,30 @@ fn unindex_expiry(
     batch: &mut WriteBatch,
     group_id: u64,
     id: &str,
-    stored: Option<&Option<Record>>,
+    stored: Option<&Option<Version>>,
 ) {
     if let Some(expires) = stored
         .and_then(Option::as_ref)
-        .and_then(|r| r.expires_at_micros)
+        .and_then(|v| v.expires_at_micros)
     {
         batch.delete_cf(cf(db, CF_EXPIRY), expiry_key(expires, group_id, id));
+    }
+}
+
+/// What the writer needs of a stored version to judge the writes after it:
+/// its event time and expiry (a tombstone compares by event time too).
+#[derive(Debug, Clone, Copy)]
+struct Version {
+    event_time_micros: i64,
+    expires_at_micros: Option<i64>,
+}
+
+impl Version {
+    fn of(record: &Record) -> Self {
+        Self {
+            event_time_micros: record.event_time_micros,
+            expires_at_micros: record.expires_at_micros,
+        }
     }
 }
 
