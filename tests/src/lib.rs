@@ -6,8 +6,12 @@
 //!
 //! - [`TestServer`]: start, stop and restart a server.
 //! - [`fixtures`]: feature groups and records the tests share.
+//! - [`sql`]: running queries and reading their results as text.
+//! - [`seaweed`]: SeaweedFS, a real S3 server, on loopback.
 
 pub mod fixtures;
+pub mod seaweed;
+pub mod sql;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +25,41 @@ use tokio::task::JoinHandle;
 
 /// The instant every test clock starts at.
 pub const START: &str = "2026-03-01T00:00:00Z";
+
+/// The Python interpreter with the test tools (pyarrow, DuckDB, the ADBC
+/// driver, SeaweedFS), as `tests/run.sh` sets it up.
+pub fn python() -> PathBuf {
+    match std::env::var_os("ALMANAC_TEST_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => panic!(
+            "ALMANAC_TEST_PYTHON is not set: run the suite with `bash tests/run.sh`, which sets up the Python tools the tests read Almanac's files with"
+        ),
+    }
+}
+
+/// Runs a script of `tests/python` with [`python`] and returns its output.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
+    let output = std::process::Command::new(python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// A configuration change that makes the flusher run every 50 ms.
+pub fn with_flushes(config: &mut ServerConfig) {
+    config.flusher.interval = std::time::Duration::from_millis(50);
+    config.shutdown_flush_timeout = std::time::Duration::from_secs(10);
+}
 
 /// A running server and a client connected to it.
 pub struct TestServer {
@@ -46,6 +85,10 @@ impl TestServer {
     pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
         let mut config = ServerConfig::new(data_dir.path());
+        // The offline log stays as written unless a test asks for flushes
+        // (see `with_flushes`), so tests can look at it.
+        config.flusher.interval = std::time::Duration::from_secs(3600);
+        config.shutdown_flush_timeout = std::time::Duration::ZERO;
         configure(&mut config);
         let clock = ManualClock::new(parse_iso8601(START).expect("start time"));
         Self::launch(config, clock, Some(data_dir)).await
@@ -103,6 +146,25 @@ impl TestServer {
         self.engine
             .read_offline_log(0, usize::MAX)
             .expect("read offline log")
+    }
+
+    /// Waits until the offline log is empty: every entry is in Parquet.
+    /// Needs a server started with [`with_flushes`].
+    pub async fn wait_flushed(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.engine.offline_backlog_total() > 0
+            || self
+                .engine
+                .unfinished_flush()
+                .expect("flush plan")
+                .is_some()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the offline log was not flushed within 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the server in order and closes RocksDB.

@@ -57,6 +57,36 @@ pub enum Command {
     DeleteRecord(DeleteRecordArgs),
     /// List the record ids in the online store.
     ListRecords(ListRecordsArgs),
+    /// Run a read-only SQL query over the offline store (every feature
+    /// group is a table; time travel with as_of or FOR SYSTEM_TIME AS OF).
+    Query(QueryArgs),
+}
+
+/// How `almanac query` writes its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned table (the default on a terminal).
+    Table,
+    /// CSV with a header (the default otherwise).
+    Csv,
+    /// One JSON object per row.
+    Json,
+    /// A Parquet file.
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL query.
+    pub sql: String,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Option<QueryFormat>,
+    /// Write the result to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientOptions,
 }
 
 /// How hard a write is pushed to disk before it is acknowledged.
@@ -111,6 +141,27 @@ pub struct ServeArgs {
     /// Most entries in one BatchWriteRecord.
     #[arg(long, env = "ALMANAC_MAX_BATCH_WRITE", default_value_t = 10_000)]
     pub max_batch_write: usize,
+    /// Offline store: s3://bucket/prefix (configured by the AWS_* variables)
+    /// or a folder; <data-dir>/offline when not given.
+    #[arg(long, env = "ALMANAC_OFFLINE_STORE")]
+    pub offline_store: Option<String>,
+    /// An object-store setting, KEY=VALUE, over the AWS_* variables
+    /// (e.g. aws_endpoint=http://127.0.0.1:8333, aws_allow_http=true).
+    #[arg(long = "offline-store-option", value_name = "KEY=VALUE")]
+    pub offline_store_options: Vec<String>,
+    /// How often the offline log is flushed to Parquet, e.g. 2s.
+    #[arg(long, env = "ALMANAC_FLUSH_INTERVAL", default_value = "2s")]
+    pub flush_interval: humantime::Duration,
+    /// Flush at once when this many entries wait; also the most rows a
+    /// flush writes.
+    #[arg(long, env = "ALMANAC_FLUSH_MAX_ROWS", default_value_t = 500_000)]
+    pub flush_max_rows: usize,
+    /// Memory one SQL query may use, in MiB (sorts and joins spill beyond it).
+    #[arg(long, env = "ALMANAC_QUERY_MEMORY_MIB", default_value_t = 2048)]
+    pub query_memory_mib: usize,
+    /// Longest a SQL query may run, e.g. 300s.
+    #[arg(long, env = "ALMANAC_QUERY_TIMEOUT", default_value = "300s")]
+    pub query_timeout: humantime::Duration,
     /// Log filter (tracing's env-filter syntax), e.g. info, almanac_server=debug.
     #[arg(long, env = "ALMANAC_LOG", default_value = "info")]
     pub log: String,

@@ -1,6 +1,6 @@
-//! The real binary is killed with SIGKILL in the middle of a stream of
-//! writes; after a restart every acknowledged write is there, online and
-//! in the offline log, exactly once.
+//! The real binary is killed with SIGKILL, three times, in the middle of a
+//! stream of writes and of offline flushes; after a restart every
+//! acknowledged write is there online, and in Parquet exactly once.
 
 mod support;
 
@@ -36,22 +36,21 @@ fn group() -> pb::CreateFeatureGroupRequest {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_sigkill_exactly_once() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(data_dir.path(), &[]);
+/// Writes from `WRITERS` concurrent clients until `target` are
+/// acknowledged (or 20 s pass), then kills the server with SIGKILL while
+/// writes and flushes are in flight. Returns the acknowledged ids.
+async fn write_then_kill(server: ServerProcess, prefix: &str, target: usize) -> Vec<String> {
     let client = Client::connect(server.endpoint.clone()).await.unwrap();
-    client.create_feature_group(group()).await.unwrap();
-
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut writers = Vec::new();
     for writer in 0..WRITERS {
         let client = client.clone();
         let acknowledged = Arc::clone(&acknowledged);
+        let prefix = prefix.to_owned();
         writers.push(tokio::spawn(async move {
             // Bounded: stops at the first failure (the kill) or after 100k writes.
             for i in 0..100_000u32 {
-                let id = format!("w{writer}-{i}");
+                let id = format!("{prefix}-w{writer}-{i}");
                 let record = vec![
                     feature("id", id.as_str()),
                     feature("ts", 1_767_312_000.0 + f64::from(i)),
@@ -64,9 +63,8 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
             }
         }));
     }
-    // Let the writes run, then kill without warning while they are in flight.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while acknowledged.lock().unwrap().len() < 5000 && tokio::time::Instant::now() < deadline {
+    while acknowledged.lock().unwrap().len() < target && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill_hard();
@@ -79,9 +77,54 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
         "only {} writes were acknowledged before the kill",
         acknowledged.len()
     );
+    acknowledged
+}
+
+/// Every record id in every Parquet file under `dir`, with repeats.
+fn parquet_ids(dir: &std::path::Path, ids: &mut Vec<String>) {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            parquet_ids(&path, ids);
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            let file = std::fs::File::open(&path).unwrap();
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap();
+            for batch in reader {
+                let batch = batch.unwrap();
+                let column = batch.column_by_name("id").expect("id column");
+                let strings = column
+                    .as_any()
+                    .downcast_ref::<arrow::array::StringArray>()
+                    .unwrap();
+                ids.extend(strings.iter().map(|v| v.unwrap().to_owned()));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill_exactly_once() {
+    let data_dir = tempfile::tempdir().unwrap();
+    // Flushing every 20 ms, so that the kills land in the middle of flushes.
+    let flags = ["--flush-interval", "20ms"];
+    let first = ServerProcess::start(data_dir.path(), &flags);
+    let client = Client::connect(first.endpoint.clone()).await.unwrap();
+    client.create_feature_group(group()).await.unwrap();
+    let mut first = Some(first);
+    let mut acknowledged = Vec::new();
+    for cycle in 0..3 {
+        let server = first
+            .take()
+            .unwrap_or_else(|| ServerProcess::start(data_dir.path(), &flags));
+        acknowledged.extend(write_then_kill(server, &format!("c{cycle}"), 3000).await);
+    }
 
     // Restart the real binary: every acknowledged write is readable.
-    let server = ServerProcess::start(data_dir.path(), &[]);
+    let server = ServerProcess::start(data_dir.path(), &flags);
     let client = Client::connect(server.endpoint.clone()).await.unwrap();
     for chunk in acknowledged.chunks(1000) {
         let response = client
@@ -107,21 +150,39 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
             "acknowledged writes lost online: {missing:?}"
         );
     }
+    // SQL sees each write once.
+    let doubled = client
+        .query("SELECT id FROM events GROUP BY id HAVING count(*) > 1")
+        .await
+        .unwrap();
+    assert_eq!(doubled.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    // The orderly stop flushes what is left.
     server.stop();
 
-    // The offline log holds each acknowledged write exactly once, and no
-    // write twice.
+    // Parquet files plus what is left in the offline log hold each
+    // acknowledged write exactly once, and no write twice.
+    let mut ids = Vec::new();
+    parquet_ids(&data_dir.path().join("offline"), &mut ids);
     let engine = Engine::open(EngineConfig::new(data_dir.path())).unwrap();
+    let left = engine.read_offline_log(0, usize::MAX).unwrap();
+    assert!(
+        left.is_empty(),
+        "an orderly stop flushes the log; {} entries left",
+        left.len()
+    );
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for (_, entry) in engine.read_offline_log(0, usize::MAX).unwrap() {
-        *counts.entry(entry.record_id.0).or_default() += 1;
+    for id in ids {
+        *counts.entry(id).or_default() += 1;
     }
     for id in &acknowledged {
         assert_eq!(
             counts.get(id),
             Some(&1),
-            "offline log entries of acknowledged write {id}"
+            "offline rows of acknowledged write {id}"
         );
     }
-    assert!(counts.values().all(|&n| n == 1), "no write is logged twice");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "no write is in Parquet twice"
+    );
 }

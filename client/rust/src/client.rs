@@ -12,6 +12,7 @@ type Result<T> = std::result::Result<T, ClientError>;
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: FeatureStoreClient<Channel>,
+    channel: Channel,
 }
 
 impl Client {
@@ -33,10 +34,15 @@ impl Client {
 
     /// A client over an existing channel.
     pub fn from_channel(channel: Channel) -> Self {
-        let inner = FeatureStoreClient::new(channel)
+        let inner = FeatureStoreClient::new(channel.clone())
             .max_decoding_message_size(256 << 20)
             .max_encoding_message_size(256 << 20);
-        Self { inner }
+        Self { inner, channel }
+    }
+
+    /// The channel, for other services on the same server (Flight SQL).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     /// The generated client, for anything this type does not wrap.

@@ -13,6 +13,9 @@ pub enum ClientError {
         #[source]
         source: tonic::transport::Error,
     },
+    /// A Flight stream could not be decoded.
+    #[error("flight: {0}")]
+    Flight(String),
     /// The server answered with an error status.
     #[error("{}: {}", code_name(.0.code()), .0.message())]
     Status(tonic::Status),

@@ -1,12 +1,13 @@
 //! Rust client for Almanac's gRPC API (`almanac.v1.FeatureStore`).
 //!
-//! It depends on the generated protobuf code and tonic only: no RocksDB, no
-//! DataFusion.
+//! It depends on the generated protobuf code, tonic and Arrow Flight only:
+//! no RocksDB, no DataFusion.
 //!
 //! # Layout
 //!
 //! - [`Client`]: one method per RPC, plus conveniences such as
 //!   [`Client::get_record`] returning `None` for a missing record.
+//! - [`query`]: SQL over Arrow Flight SQL, as Arrow record batches.
 //! - [`values`]: building feature values and records from Rust values.
 //! - [`ClientError`]: transport failures and gRPC statuses.
 //!
@@ -27,8 +28,10 @@
 
 mod client;
 mod error;
+pub mod query;
 pub mod values;
 
 pub use almanac_proto as proto;
+pub use arrow;
 pub use client::Client;
 pub use error::ClientError;

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use almanac_offline::FlusherConfig;
 use almanac_online::Durability;
+use almanac_sql::SqlConfig;
 use almanac_types::Limits;
 
 /// Settings of a running server.
@@ -20,6 +22,18 @@ pub struct ServerConfig {
     pub ttl_purge_interval: Duration,
     /// RocksDB block cache size.
     pub block_cache_bytes: usize,
+    /// Where the offline store lives: `s3://bucket/prefix`, a folder, or
+    /// `None` for `<data_dir>/offline`.
+    pub offline_store: Option<String>,
+    /// object_store settings of the offline store (`aws_endpoint`, ...),
+    /// over the `AWS_*` environment variables.
+    pub offline_store_options: Vec<(String, String)>,
+    /// How the offline flusher paces itself.
+    pub flusher: FlusherConfig,
+    /// How long shutdown waits for the offline backlog to be flushed.
+    pub shutdown_flush_timeout: Duration,
+    /// Query limits.
+    pub sql: SqlConfig,
 }
 
 impl ServerConfig {
@@ -32,13 +46,11 @@ impl ServerConfig {
             max_message_bytes: 64 << 20,
             ttl_purge_interval: Duration::from_secs(60),
             block_cache_bytes: 512 << 20,
+            offline_store: None,
+            offline_store_options: Vec::new(),
+            flusher: FlusherConfig::default(),
+            shutdown_flush_timeout: Duration::from_secs(10),
+            sql: SqlConfig::default(),
         }
-    }
-
-    /// The root of the offline store, as DescribeFeatureGroup reports it.
-    pub fn offline_root(&self) -> String {
-        let root = self.data_dir.join("offline");
-        let absolute = std::path::absolute(&root).unwrap_or(root);
-        format!("file://{}", absolute.display())
     }
 }

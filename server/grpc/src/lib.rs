@@ -1,5 +1,7 @@
-//! Almanac's gRPC server: the `almanac.v1.FeatureStore` service and the
-//! standard `grpc.health.v1.Health` service over the online tier.
+//! Almanac's gRPC server: the `almanac.v1.FeatureStore` service, Arrow
+//! Flight SQL over the offline store, and the standard
+//! `grpc.health.v1.Health` service, with the offline flusher running in
+//! the background.
 //!
 //! # Layout
 //!
@@ -8,15 +10,20 @@
 //! - [`config`]: [`ServerConfig`], what `almanac serve` configures.
 //! - [`service`]: the tonic handlers, one file per area; each validates,
 //!   converts, calls the engine and converts back.
+//! - [`flight_sql`]: Arrow Flight SQL over the SQL engine.
 //! - [`convert`]: protobuf <-> domain conversions, one module per direction.
-//! - [`status`]: the one mapping from engine errors to gRPC status codes.
+//! - [`status`]: the one mapping from engine and query errors to gRPC
+//!   status codes.
 
 pub mod config;
 pub mod convert;
+pub mod flight_sql;
 pub mod server;
 pub mod service;
 pub mod status;
 
+pub use almanac_offline::FlusherConfig;
 pub use almanac_online::{Durability, Engine};
+pub use almanac_sql::SqlConfig;
 pub use config::ServerConfig;
-pub use server::{open_engine, serve};
+pub use server::{ServeError, open_engine, serve};

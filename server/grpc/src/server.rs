@@ -4,15 +4,28 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use almanac_offline::{OfflineError, OfflineFlusher, OfflineStore};
 use almanac_online::{Engine, EngineConfig};
 use almanac_proto::feature_store_server::FeatureStoreServer;
+use almanac_sql::SqlEngine;
+use arrow_flight::flight_service_server::FlightServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::codegen::http;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::ServerConfig;
+use crate::flight_sql::FlightSqlEndpoint;
 use crate::service::FeatureStoreService;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("offline store: {0}")]
+    Offline(#[from] OfflineError),
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
 
 /// Opens the engine a configuration describes.
 pub fn open_engine(
@@ -29,16 +42,22 @@ pub fn open_engine(
     Ok(Arc::new(engine))
 }
 
-/// Serves `almanac.v1.FeatureStore` and `grpc.health.v1.Health` on
-/// `listener` until `shutdown` resolves; then stops accepting, lets
-/// in-flight requests finish, stops the TTL purge and closes the engine's
-/// writer, in that order.
+/// Serves `almanac.v1.FeatureStore`, Arrow Flight SQL and
+/// `grpc.health.v1.Health` on `listener`, with the offline flusher in the
+/// background, until `shutdown` resolves; then stops accepting, lets
+/// in-flight requests finish, stops the TTL purge, flushes the offline
+/// backlog and closes the engine's writer, in that order.
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), tonic::transport::Error> {
+) -> Result<(), ServeError> {
+    let offline = OfflineStore::open(
+        config.offline_store.as_deref(),
+        &config.data_dir,
+        &config.offline_store_options,
+    )?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<FeatureStoreServer<FeatureStoreService>>()
@@ -54,26 +73,53 @@ pub async fn serve(
         },
     ));
 
-    let service = FeatureStoreServer::new(FeatureStoreService::new(Arc::clone(&engine), &config))
+    let flusher = OfflineFlusher::new(Arc::clone(&engine), offline.clone(), config.flusher.clone());
+    let flush_status = flusher.status();
+    let (stop_flusher, flusher_stopped) = watch::channel(false);
+    let flusher = tokio::spawn(flusher.run(
+        async move {
+            let mut stopped = flusher_stopped;
+            let _ = stopped.wait_for(|&stop| stop).await;
+        },
+        config.shutdown_flush_timeout,
+    ));
+
+    let service = FeatureStoreServer::new(FeatureStoreService::new(
+        Arc::clone(&engine),
+        offline.clone(),
+        flush_status,
+    ))
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes);
+    let sql = SqlEngine::new(Arc::clone(&engine), offline.clone(), config.sql.clone());
+    let flight = FlightServiceServer::new(FlightSqlEndpoint::new(sql))
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let local = listener.local_addr().ok();
     // Small responses go out at once: without TCP_NODELAY, Nagle's
     // algorithm and delayed ACKs hold a response's last frame for ~40 ms.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    tracing::info!(address = ?local, data_dir = %config.data_dir.display(), "almanac serving");
+    tracing::info!(
+        address = ?local,
+        data_dir = %config.data_dir.display(),
+        offline_store = offline.root().url(),
+        "almanac serving"
+    );
     let result = tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(message_size_status))
         .add_service(health_service)
         .add_service(service)
+        .add_service(flight)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
 
     let _ = stop_background.send(true);
     let _ = purge.await;
+    let _ = stop_flusher.send(true);
+    let _ = flusher.await;
     engine.shutdown();
     tracing::info!("almanac stopped");
-    result
+    Ok(result?)
 }
 
 /// tonic refuses a message over `max_decoding_message_size` with

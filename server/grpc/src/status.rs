@@ -1,8 +1,9 @@
-//! The one mapping from engine errors to gRPC status codes. It has no
-//! catch-all arm: a new error variant does not compile until it is given
-//! its code here.
+//! The one mapping from errors to gRPC status codes: engine errors and
+//! query errors. No match has a catch-all arm: a new error variant does
+//! not compile until it is given its code here.
 
 use almanac_online::StoreError;
+use almanac_sql::SqlError;
 use tonic::Status;
 
 /// The gRPC status of an engine error.
@@ -23,4 +24,16 @@ pub fn to_status(error: StoreError) -> Status {
 pub fn error_code(error: StoreError) -> (i32, String) {
     let status = to_status(error);
     (status.code() as i32, status.message().to_owned())
+}
+
+/// The gRPC status of a query error.
+pub fn sql_status(error: SqlError) -> Status {
+    let message = error.to_string();
+    match error {
+        SqlError::Invalid(_) => Status::invalid_argument(message),
+        SqlError::ReadOnly(_) => Status::permission_denied(message),
+        SqlError::OverLimit(_) => Status::resource_exhausted(message),
+        SqlError::Unavailable(_) => Status::unavailable(message),
+        SqlError::Internal(_) => Status::internal(message),
+    }
 }

@@ -24,6 +24,9 @@ pub struct StoredGroup {
     pub deleted_micros: Option<i64>,
     /// Whether the deletion asked for the offline data to go too.
     pub purge_offline: bool,
+    /// Set once the offline tier has removed the group's files.
+    #[serde(default)]
+    pub offline_purged: bool,
 }
 
 /// The in-memory snapshot of the catalog.
@@ -96,6 +99,15 @@ impl Catalog {
     /// Any group, live or deleted, with internal id `id`.
     pub fn stored_by_id(&self, id: u64) -> Option<Arc<StoredGroup>> {
         self.by_id.get(&id).cloned()
+    }
+
+    /// Deleted groups whose offline files are to go and have not yet.
+    pub fn awaiting_offline_purge(&self) -> Vec<Arc<StoredGroup>> {
+        self.by_id
+            .values()
+            .filter(|s| s.deleted_micros.is_some() && s.purge_offline && !s.offline_purged)
+            .cloned()
+            .collect()
     }
 
     /// Every live group, in no particular order.

@@ -39,7 +39,7 @@ pub const MAX_FEATURE_PARAMETERS: usize = 25;
 pub const MAX_PARAMETER_CHARS: usize = 255;
 
 impl Engine {
-    async fn change_catalog(&self, change: CatalogChange) -> Result<Arc<FeatureGroup>> {
+    pub(crate) async fn change_catalog(&self, change: CatalogChange) -> Result<Arc<FeatureGroup>> {
         self.send(|reply| Command::Catalog { change, reply })
             .await?
     }
@@ -153,6 +153,7 @@ impl Engine {
                     group: (*group).clone(),
                     deleted_micros: Some(now),
                     purge_offline,
+                    offline_purged: false,
                 };
                 Catalog::stage(db, batch, &stored)?;
                 Ok(stored)
@@ -179,6 +180,7 @@ fn stage_live(
         group,
         deleted_micros: None,
         purge_offline: false,
+        offline_purged: false,
     };
     Catalog::stage(db, batch, &stored)?;
     Ok(stored)

@@ -15,7 +15,7 @@ use crate::catalog::Catalog;
 use crate::db::{self, Durability};
 use crate::error::{Result, StoreError};
 use crate::offline_log::Backlog;
-use crate::writer::{Command, Shared, Tiers, WriteOp, Writer, next_log_sequence, scan_backlog};
+use crate::writer::{Command, Shared, Tiers, WriteOp, Writer, find_log_end, scan_backlog};
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ impl Engine {
             .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", path.display())))?;
         let db = db::open(&path, config.block_cache_bytes)?;
         let catalog = Catalog::load(&db)?;
-        let next_sequence = next_log_sequence(&db)?;
+        let log_end = find_log_end(&db)?;
         let backlog = scan_backlog(&db)?;
         let shared = Arc::new(Shared {
             db,
@@ -95,7 +95,7 @@ impl Engine {
             clock: config.clock,
         });
         let (sender, receiver) = mpsc::channel(4096);
-        let writer = Writer::new(Arc::clone(&shared), config.durability, next_sequence);
+        let writer = Writer::new(Arc::clone(&shared), config.durability, log_end);
         let writer_thread = std::thread::Builder::new()
             .name("almanac-writer".into())
             .spawn(move || writer.run(receiver))

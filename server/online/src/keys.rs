@@ -7,14 +7,35 @@
 //! | `catalog` | `next_group_id` | u64 BE |
 //! | `records` | `<group id u64 BE><record id>` | the encoded latest version |
 //! | `expiry` | `<expires_at sortable i64 BE><group id u64 BE><record id>` | empty |
+//! | `catalog` | `offline/flushed_through` | u64 BE, i64 BE: the first log sequence not yet in Parquet, and the write time of the last one that is |
+//! | `catalog` | `offline/flush_plan` | two u64 BE: the log range a flush in progress covers |
 //! | `offline_log` | `<sequence u64 BE>` | an [`OfflineLogEntry`](crate::offline_log::OfflineLogEntry) |
+//! | `offline_files` | `<group id u64 BE><object path>` | the offline tier's description of a Parquet file |
 
 /// Column family names.
 pub const CF_CATALOG: &str = "catalog";
 pub const CF_RECORDS: &str = "records";
 pub const CF_EXPIRY: &str = "expiry";
 pub const CF_OFFLINE_LOG: &str = "offline_log";
-pub const ALL_CFS: [&str; 4] = [CF_CATALOG, CF_RECORDS, CF_EXPIRY, CF_OFFLINE_LOG];
+pub const CF_OFFLINE_FILES: &str = "offline_files";
+pub const ALL_CFS: [&str; 5] = [
+    CF_CATALOG,
+    CF_RECORDS,
+    CF_EXPIRY,
+    CF_OFFLINE_LOG,
+    CF_OFFLINE_FILES,
+];
+
+/// Catalog key of the first offline-log sequence not yet flushed.
+pub const FLUSHED_THROUGH_KEY: &[u8] = b"offline/flushed_through";
+
+/// Catalog key of the flush in progress, if any.
+pub const FLUSH_PLAN_KEY: &[u8] = b"offline/flush_plan";
+
+/// Key of a file in the `offline_files` family.
+pub fn offline_file_key(group_id: u64, path: &str) -> Vec<u8> {
+    record_key(group_id, path)
+}
 
 /// Catalog key of a group's definition.
 pub fn group_key(id: u64) -> Vec<u8> {

@@ -14,6 +14,8 @@
 //!   of event times, offline-log sequence numbers.
 //! - [`catalog`]: persisted feature-group definitions and their snapshot.
 //! - [`offline_log`]: the encoding of offline-log entries and the backlog.
+//! - [`flush`]: what the offline tier uses to flush the log exactly once
+//!   (flush plans, the file list) and to read a group consistently.
 //! - [`ttl`]: the background purge of expired records.
 //! - [`keys`]: every key layout, in one place.
 //! - [`db`]: opening RocksDB; the [`Durability`] setting.
@@ -31,6 +33,7 @@ pub mod control;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod flush;
 pub mod keys;
 pub mod offline_log;
 pub mod reads;
@@ -41,5 +44,6 @@ pub use control::{FeatureMetadataUpdate, GroupUpdate};
 pub use db::Durability;
 pub use engine::{DeleteRequest, Engine, EngineConfig, PutEntry, TargetStores};
 pub use error::{Result, StoreError};
+pub use flush::{FlushPlan, FlushedFile, OfflineView};
 pub use offline_log::{Backlog, OfflineLogEntry};
 pub use reads::{BatchGetOutcome, BatchGetRequest, ListedRecord, RecordView};

@@ -10,6 +10,8 @@
 //! varint  group id
 //! bytes   group name
 //! zigzag  api_invocation_time, epoch microseconds
+//! zigzag  write_time, epoch microseconds (format 2 on; format 1 entries
+//!         read it as their api_invocation_time)
 //! u8      is_deleted (0 or 1)
 //! bytes   record id (canonical text)
 //! ...     the record version (see almanac_types::codec)
@@ -20,7 +22,7 @@ use almanac_types::{Record, RecordId};
 
 use crate::error::{Result, StoreError};
 
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 
 /// One entry of the offline log.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,10 @@ pub struct OfflineLogEntry {
     pub group_name: String,
     /// When the API call that wrote the entry was received.
     pub api_invocation_micros: i64,
+    /// When the entry was committed to the durable log, the moment it
+    /// became part of the offline store. Strictly increasing in log order,
+    /// so it also orders versions that arrived in one call.
+    pub write_micros: i64,
     /// A delete marker: only the record id and event time are set.
     pub is_deleted: bool,
     pub record_id: RecordId,
@@ -48,6 +54,7 @@ impl OfflineLogEntry {
             group_id: self.group_id,
             group_name: &self.group_name,
             api_invocation_micros: self.api_invocation_micros,
+            write_micros: self.write_micros,
             is_deleted: self.is_deleted,
             record_id: &self.record_id.0,
         }
@@ -57,13 +64,19 @@ impl OfflineLogEntry {
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("offline log entry: {what}"));
         let mut reader = Reader::new(bytes);
-        if reader.byte()? != FORMAT {
+        let format = reader.byte()?;
+        if format != 1 && format != FORMAT {
             return Err(corrupt("unknown format"));
         }
         let group_id = reader.varint()?;
         let group_name =
             String::from_utf8(reader.bytes()?.to_vec()).map_err(|_| corrupt("group name"))?;
         let api_invocation_micros = reader.signed()?;
+        let write_micros = if format == 1 {
+            api_invocation_micros
+        } else {
+            reader.signed()?
+        };
         let is_deleted = reader.byte()? != 0;
         let record_id = RecordId(
             String::from_utf8(reader.bytes()?.to_vec()).map_err(|_| corrupt("record id"))?,
@@ -73,6 +86,7 @@ impl OfflineLogEntry {
             group_id,
             group_name,
             api_invocation_micros,
+            write_micros,
             is_deleted,
             record_id,
             record,
@@ -96,6 +110,7 @@ pub struct EntryHeader<'a> {
     pub group_id: u64,
     pub group_name: &'a str,
     pub api_invocation_micros: i64,
+    pub write_micros: i64,
     pub is_deleted: bool,
     pub record_id: &'a str,
 }
@@ -109,6 +124,7 @@ impl EntryHeader<'_> {
         put_varint(&mut out, self.group_id);
         put_bytes(&mut out, self.group_name.as_bytes());
         put_signed(&mut out, self.api_invocation_micros);
+        put_signed(&mut out, self.write_micros);
         out.push(u8::from(self.is_deleted));
         put_bytes(&mut out, self.record_id.as_bytes());
         out.extend_from_slice(record);
@@ -127,7 +143,7 @@ pub struct Backlog {
 
 impl Backlog {
     pub(crate) fn add(&mut self, api_invocation_micros: i64) {
-        self.entries += 1;
+        self.entries = self.entries.saturating_add(1);
         self.oldest_api_invocation_micros = Some(
             self.oldest_api_invocation_micros
                 .map_or(api_invocation_micros, |oldest| {
@@ -148,6 +164,7 @@ mod tests {
             group_id: 42,
             group_name: "reviews".into(),
             api_invocation_micros: -7,
+            write_micros: 12,
             is_deleted: true,
             record_id: RecordId("r1".into()),
             record: Record {

@@ -96,18 +96,22 @@ pub struct Writer {
     shared: Arc<Shared>,
     write_options: WriteOptions,
     next_sequence: u64,
+    /// The write time of the last offline-log entry; the next one gets a
+    /// later one even when the clock has not moved.
+    last_write_micros: i64,
 }
 
 type Pending = (Vec<WriteOp>, oneshot::Sender<Vec<Result<()>>>);
 
 impl Writer {
-    pub fn new(shared: Arc<Shared>, durability: Durability, next_sequence: u64) -> Self {
+    pub fn new(shared: Arc<Shared>, durability: Durability, log_end: LogEnd) -> Self {
         let mut write_options = WriteOptions::default();
         write_options.set_sync(durability == Durability::Fsync);
         Self {
             shared,
             write_options,
-            next_sequence,
+            next_sequence: log_end.next_sequence,
+            last_write_micros: log_end.last_write_micros,
         }
     }
 
@@ -192,12 +196,14 @@ impl Writer {
                 outcomes.push(results);
             }
         }
-        if let Err(error) = shared.db.write_opt(batch, &self.write_options) {
-            self.next_sequence = first_sequence;
-            return fail_all(pending, &error.into());
-        }
         {
+            // Held across the write so that the flusher, which takes it to
+            // trim what it flushed, never sees entries not yet counted.
             let mut backlog = shared.backlog.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(error) = shared.db.write_opt(batch, &self.write_options) {
+                self.next_sequence = first_sequence;
+                return fail_all(pending, &error.into());
+            }
             for (group_id, api) in appended {
                 backlog.entry(group_id).or_default().add(api);
             }
@@ -274,10 +280,11 @@ impl Writer {
                         group_id: group.id,
                         group_name: &group.name,
                         api_invocation_micros: *api_invocation_micros,
+                        write_micros: now,
                         is_deleted: false,
                         record_id: &id.0,
                     };
-                    self.append(batch, header, &encoded, appended);
+                    self.append(batch, header, &encoded, now, appended);
                 }
                 Ok(())
             }
@@ -331,6 +338,7 @@ impl Writer {
                         batch,
                         entry.header(),
                         &codec::encode(&entry.record),
+                        now,
                         appended,
                     );
                 }
@@ -344,10 +352,13 @@ impl Writer {
     fn append(
         &mut self,
         batch: &mut WriteBatch,
-        header: EntryHeader<'_>,
+        mut header: EntryHeader<'_>,
         record: &[u8],
+        now: i64,
         appended: &mut Vec<(u64, i64)>,
     ) {
+        self.last_write_micros = now.max(self.last_write_micros.saturating_add(1));
+        header.write_micros = self.last_write_micros;
         let db = &self.shared.db;
         batch.put_cf(
             cf(db, CF_OFFLINE_LOG),
@@ -404,17 +415,18 @@ impl Writer {
                     &mut batch,
                     marker.header(),
                     &codec::encode(&marker.record),
+                    now,
                     &mut appended,
                 );
             }
         }
         drop(catalog);
         let first_sequence = self.next_sequence - appended.len() as u64;
+        let mut backlog = shared.backlog.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(error) = db.write_opt(batch, &self.write_options) {
             self.next_sequence = first_sequence;
             return Err(error.into());
         }
-        let mut backlog = shared.backlog.lock().unwrap_or_else(|e| e.into_inner());
         for (group_id, api) in appended {
             backlog.entry(group_id).or_default().add(api);
         }
@@ -502,6 +514,7 @@ fn delete_marker(
         group_id: group.id,
         group_name: group.name.clone(),
         api_invocation_micros,
+        write_micros: api_invocation_micros,
         is_deleted: true,
         record_id: id.clone(),
         record: Record {
@@ -514,18 +527,32 @@ fn delete_marker(
     }
 }
 
-/// The sequence number the next offline-log entry gets.
-pub fn next_log_sequence(db: &DB) -> Result<u64> {
+/// Where the offline log ends: what the writer continues from.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEnd {
+    pub next_sequence: u64,
+    pub last_write_micros: i64,
+}
+
+/// Finds the end of the offline log. Sequence numbers keep growing after
+/// the flusher trims the log, so files named by them never repeat.
+pub fn find_log_end(db: &DB) -> Result<LogEnd> {
+    let flushed_through = crate::flush::flushed_through(db)?;
     let mut iter = db.iterator_cf(cf(db, CF_OFFLINE_LOG), IteratorMode::End);
-    match iter.next() {
+    let (next_sequence, last_write_micros) = match iter.next() {
         Some(item) => {
-            let (key, _) = item?;
+            let (key, value) = item?;
             let sequence = crate::keys::parse_log_key(&key)
                 .ok_or_else(|| StoreError::Corrupt("offline log key".into()))?;
-            Ok(sequence + 1)
+            let entry = OfflineLogEntry::decode(&value)?;
+            (sequence + 1, entry.write_micros)
         }
-        None => Ok(0),
-    }
+        None => (0, crate::flush::last_flushed_write_time(db)?),
+    };
+    Ok(LogEnd {
+        next_sequence: next_sequence.max(flushed_through),
+        last_write_micros,
+    })
 }
 
 /// Counts, per group, the offline-log entries not yet trimmed.

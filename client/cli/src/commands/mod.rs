@@ -1,6 +1,7 @@
 //! Running a parsed command line.
 
 mod groups;
+mod query;
 mod records;
 mod serve;
 
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::GetRecord(args) => records::get(args).await,
         Command::DeleteRecord(args) => records::delete(args).await,
         Command::ListRecords(args) => records::list(args).await,
+        Command::Query(args) => query::run(args).await,
     }
 }
 

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use almanac_server::Durability;
-use almanac_server::ServerConfig;
+use almanac_server::{Durability, FlusherConfig, ServerConfig, SqlConfig};
 use almanac_types::Limits;
 use almanac_types::time::SystemClock;
 use anyhow::{Context, Result};
@@ -36,6 +35,28 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         max_message_bytes: args.max_message_bytes,
         ttl_purge_interval: Duration::from(args.ttl_purge_interval).max(Duration::from_millis(10)),
         block_cache_bytes: args.block_cache_mib << 20,
+        offline_store: args.offline_store.clone(),
+        offline_store_options: args
+            .offline_store_options
+            .iter()
+            .map(|option| {
+                option
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .with_context(|| format!("--offline-store-option '{option}' is not KEY=VALUE"))
+            })
+            .collect::<Result<_>>()?,
+        flusher: FlusherConfig {
+            interval: Duration::from(args.flush_interval).max(Duration::from_millis(10)),
+            max_rows: args.flush_max_rows.max(1),
+            ..FlusherConfig::default()
+        },
+        shutdown_flush_timeout: Duration::from_secs(10),
+        sql: SqlConfig {
+            memory_limit_bytes: args.query_memory_mib << 20,
+            timeout: args.query_timeout.into(),
+            ..SqlConfig::default()
+        },
     };
     let engine = almanac_server::open_engine(&config, Arc::new(SystemClock))
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;

@@ -1,5 +1,6 @@
 //! Domain -> protobuf.
 
+use almanac_offline::Blocked;
 use almanac_online::{Backlog, RecordView};
 use almanac_proto as pb;
 use almanac_types::{CollectionType, FeatureDefinition, FeatureGroup, FeatureType, Value};
@@ -51,21 +52,12 @@ pub fn record(view: RecordView) -> Vec<pb::FeatureValue> {
         .collect()
 }
 
-/// Where a group's offline files live under `offline_root`.
-pub fn offline_location(offline_root: &str, group: &FeatureGroup) -> String {
-    format!(
-        "{}/{}-{}",
-        offline_root.trim_end_matches('/'),
-        group.name,
-        group.created_micros.div_euclid(1_000_000)
-    )
-}
-
 /// The offline tier's state for a group.
 pub fn offline_state(
     group: &FeatureGroup,
-    offline_root: &str,
+    location: &str,
     backlog: Backlog,
+    blocked: Option<Blocked>,
     now_micros: i64,
 ) -> pb::OfflineStoreState {
     if !group.offline_enabled {
@@ -74,10 +66,21 @@ pub fn offline_state(
             ..Default::default()
         };
     }
+    let (status, blocked_reason) = match blocked {
+        Some(blocked) => (
+            pb::OfflineStoreStatus::Blocked,
+            format!(
+                "{} (since {})",
+                blocked.reason,
+                almanac_types::time::format_iso8601(blocked.since_micros)
+            ),
+        ),
+        None => (pb::OfflineStoreStatus::Active, String::new()),
+    };
     pb::OfflineStoreState {
-        status: pb::OfflineStoreStatus::Active as i32,
-        blocked_reason: String::new(),
-        location: offline_location(offline_root, group),
+        status: status as i32,
+        blocked_reason,
+        location: location.to_owned(),
         lag_entries: backlog.entries,
         lag_seconds: backlog
             .oldest_api_invocation_micros

@@ -13,8 +13,13 @@ use crate::status::to_status;
 impl FeatureStoreService {
     pub(super) fn describe(&self, group: &FeatureGroup) -> pb::FeatureGroupDescription {
         let backlog = self.engine.offline_backlog(group.id);
-        let offline =
-            to_proto::offline_state(group, &self.offline_root, backlog, self.engine.now_micros());
+        let offline = to_proto::offline_state(
+            group,
+            &self.offline.root().group_url(group),
+            backlog,
+            self.flush_status.blocked(),
+            self.engine.now_micros(),
+        );
         to_proto::description(group, offline)
     }
 

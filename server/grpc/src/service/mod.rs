@@ -7,26 +7,28 @@ mod runtime;
 
 use std::sync::Arc;
 
+use almanac_offline::{FlushStatus, OfflineStore};
 use almanac_online::Engine;
 use almanac_proto as pb;
 use almanac_proto::feature_store_server::FeatureStore;
 use tonic::{Request, Response, Status};
 
-use crate::config::ServerConfig;
-
-/// The service's state: the engine and the server's settings.
+/// The service's state: the engine, the offline store and its flusher's
+/// status.
 #[derive(Debug, Clone)]
 pub struct FeatureStoreService {
     engine: Arc<Engine>,
-    offline_root: Arc<str>,
+    offline: OfflineStore,
+    flush_status: Arc<FlushStatus>,
 }
 
 impl FeatureStoreService {
-    /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>, config: &ServerConfig) -> Self {
+    /// A service over `engine` and `offline`.
+    pub fn new(engine: Arc<Engine>, offline: OfflineStore, flush_status: Arc<FlushStatus>) -> Self {
         Self {
             engine,
-            offline_root: config.offline_root().into(),
+            offline,
+            flush_status,
         }
     }
 }

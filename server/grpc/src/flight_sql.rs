@@ -1,0 +1,342 @@
+//! Arrow Flight SQL on the server's port: statement queries (also as
+//! prepared statements, which JDBC uses), GetCatalogs, GetDbSchemas,
+//! GetTables, GetTableTypes and GetSqlInfo, so that ADBC, JDBC and
+//! `pyarrow.flight` clients work unchanged. Results stream batch by batch.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use almanac_sql::catalog::{CATALOG, SCHEMA};
+use almanac_sql::{SqlEngine, SqlError};
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
+use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetDbSchemas,
+    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
+    CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{
+    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
+    SchemaAsIpc, Ticket,
+};
+use futures::{Stream, TryStreamExt, stream};
+use prost::Message;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::status::sql_status;
+
+/// The Flight SQL service over the SQL engine.
+#[derive(Clone)]
+pub struct FlightSqlEndpoint {
+    sql: SqlEngine,
+    info: Arc<SqlInfoData>,
+}
+
+impl std::fmt::Debug for FlightSqlEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlightSqlEndpoint")
+            .field("sql", &self.sql)
+            .finish()
+    }
+}
+
+type FlightDataStream =
+    Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
+
+impl FlightSqlEndpoint {
+    pub fn new(sql: SqlEngine) -> Self {
+        let mut info = SqlInfoDataBuilder::new();
+        info.append(SqlInfo::FlightSqlServerName, "Almanac");
+        info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
+        info.append(SqlInfo::FlightSqlServerArrowVersion, "59");
+        info.append(SqlInfo::FlightSqlServerReadOnly, true);
+        info.append(SqlInfo::FlightSqlServerSql, true);
+        info.append(SqlInfo::FlightSqlServerSubstrait, false);
+        info.append(SqlInfo::FlightSqlServerTransaction, 0i32);
+        info.append(SqlInfo::FlightSqlServerCancel, false);
+        info.append(SqlInfo::SqlIdentifierQuoteChar, "\"");
+        Self {
+            sql,
+            info: Arc::new(info.build().expect("static SQL info is valid")),
+        }
+    }
+
+    /// A FlightInfo whose one endpoint's ticket is `ticket`, on this server.
+    fn flight_info(
+        schema: &Schema,
+        ticket: impl ProstMessageExt,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let endpoint =
+            FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
+        let info = FlightInfo::new()
+            .try_with_schema(schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(endpoint)
+            .with_descriptor(descriptor)
+            .with_total_records(-1)
+            .with_total_bytes(-1);
+        Ok(Response::new(info))
+    }
+
+    async fn run(&self, sql: &str) -> Result<Response<FlightDataStream>, Status> {
+        let query = self.sql.execute(sql).await.map_err(sql_status)?;
+        let batches = query
+            .batches
+            .map_err(|e| FlightError::Tonic(Box::new(sql_status(SqlError::from(e)))));
+        let stream = FlightDataEncoderBuilder::new()
+            .with_schema(query.schema)
+            .build(batches)
+            .map_err(flight_status);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    fn one_batch(batch: RecordBatch) -> Response<FlightDataStream> {
+        let stream = FlightDataEncoderBuilder::new()
+            .with_schema(batch.schema())
+            .build(stream::once(async move { Ok(batch) }))
+            .map_err(flight_status);
+        Response::new(Box::pin(stream))
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        use datafusion::catalog::SchemaProvider;
+        self.sql.tables().table_names()
+    }
+}
+
+fn flight_status(error: FlightError) -> Status {
+    match error {
+        FlightError::Tonic(status) => *status,
+        other => Status::internal(other.to_string()),
+    }
+}
+
+fn statement_text(bytes: &[u8]) -> Result<String, Status> {
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| Status::invalid_argument("the statement handle is not UTF-8 SQL"))
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for FlightSqlEndpoint {
+    type FlightService = FlightSqlEndpoint;
+
+    async fn do_handshake(
+        &self,
+        _request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<
+        Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
+        Status,
+    > {
+        // No authentication: answer with an empty token.
+        let response = HandshakeResponse::default();
+        Ok(Response::new(Box::pin(stream::once(async {
+            Ok(response)
+        }))))
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = self.sql.schema(&query.query).await.map_err(sql_status)?;
+        let ticket = TicketStatementQuery {
+            statement_handle: query.query.into_bytes().into(),
+        };
+        Self::flight_info(&schema, ticket, request.into_inner())
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let sql = statement_text(&ticket.statement_handle)?;
+        self.run(&sql).await
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        _request: Request<arrow_flight::Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let schema = self.sql.schema(&query.query).await.map_err(sql_status)?;
+        let message: IpcMessage = SchemaAsIpc::new(&schema, &Default::default())
+            .try_into()
+            .map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: query.query.into_bytes().into(),
+            dataset_schema: message.0,
+            parameter_schema: Default::default(),
+        })
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        _query: ActionClosePreparedStatementRequest,
+        _request: Request<arrow_flight::Action>,
+    ) -> Result<(), Status> {
+        // The handle is the statement itself: nothing is held to release.
+        Ok(())
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let sql = statement_text(&query.prepared_statement_handle)?;
+        let schema = self.sql.schema(&sql).await.map_err(sql_status)?;
+        Self::flight_info(&schema, query, request.into_inner())
+    }
+
+    async fn do_get_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let sql = statement_text(&query.prepared_statement_handle)?;
+        self.run(&sql).await
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.into_builder().schema();
+        Self::flight_info(&schema, query, request.into_inner())
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let mut builder = query.into_builder();
+        builder.append(CATALOG);
+        Ok(Self::one_batch(
+            builder
+                .build()
+                .map_err(|e| Status::internal(e.to_string()))?,
+        ))
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        Self::flight_info(&schema, query, request.into_inner())
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let mut builder = query.into_builder();
+        builder.append(CATALOG, SCHEMA);
+        Ok(Self::one_batch(
+            builder
+                .build()
+                .map_err(|e| Status::internal(e.to_string()))?,
+        ))
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        Self::flight_info(&schema, query, request.into_inner())
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let mut builder = query.into_builder();
+        for name in self.table_names() {
+            let Some(table) = self.sql.tables().group_table(&name) else {
+                continue;
+            };
+            use datafusion::datasource::TableProvider;
+            builder
+                .append(CATALOG, SCHEMA, &name, "TABLE", &table.schema())
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        Ok(Self::one_batch(
+            builder
+                .build()
+                .map_err(|e| Status::internal(e.to_string()))?,
+        ))
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.into_builder().schema();
+        Self::flight_info(&schema, query, request.into_inner())
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let mut builder = query.into_builder();
+        builder.append("TABLE");
+        Ok(Self::one_batch(
+            builder
+                .build()
+                .map_err(|e| Status::internal(e.to_string()))?,
+        ))
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder(&self.info).schema();
+        Self::flight_info(&schema, query, request.into_inner())
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let batch = query
+            .into_builder(&self.info)
+            .build()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Self::one_batch(batch))
+    }
+
+    async fn do_put_fallback(
+        &self,
+        _request: Request<PeekableFlightDataStream>,
+        message: Any,
+    ) -> Result<Response<<Self as FlightService>::DoPutStream>, Status> {
+        Err(Status::permission_denied(format!(
+            "the SQL interface is read-only; '{}' is refused",
+            message.type_url
+        )))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}

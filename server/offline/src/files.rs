@@ -1,0 +1,35 @@
+//! What the file list remembers of each Parquet file: enough to prune by
+//! event time and write time without opening the file.
+
+use serde::{Deserialize, Serialize};
+
+/// The description of one offline file, kept in the engine's file list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMeta {
+    pub rows: u64,
+    pub bytes: u64,
+    pub min_event_micros: i64,
+    pub max_event_micros: i64,
+    pub min_write_micros: i64,
+    pub max_write_micros: i64,
+    /// The group's schema version the file was written with.
+    pub schema_version: u32,
+}
+
+impl FileMeta {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// A file of a group's offline table, as a query plans over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineFile {
+    /// The object path within the offline store.
+    pub path: String,
+    pub meta: FileMeta,
+}

@@ -1,0 +1,150 @@
+//! Opening the object store behind the offline tier: a folder under the
+//! data directory by default, or `s3://bucket/prefix` configured by the
+//! standard AWS environment variables.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use std::time::Duration;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use url::Url;
+
+use crate::error::{OfflineError, Result};
+use crate::paths::OfflineRoot;
+
+/// The offline tier's object store and where in it the files go.
+#[derive(Debug, Clone)]
+pub struct OfflineStore {
+    objects: Arc<dyn ObjectStore>,
+    root: OfflineRoot,
+    /// The store's base URL (`file:///` or `s3://bucket`), under which a
+    /// query engine registers [`OfflineStore::objects`].
+    base_url: Url,
+    /// The folder of a local store, whose files are fsynced after writing.
+    local_dir: Option<PathBuf>,
+}
+
+impl OfflineStore {
+    /// Opens the store at `location` (`s3://bucket/prefix`, `file:///dir`
+    /// or a plain directory), or at `<data_dir>/offline` when `None`. S3 is
+    /// configured by the standard `AWS_*` environment variables, and then
+    /// by `options` (object_store's keys, e.g. `aws_endpoint`,
+    /// `aws_allow_http`), which take precedence.
+    pub fn open(
+        location: Option<&str>,
+        data_dir: &FsPath,
+        options: &[(String, String)],
+    ) -> Result<Self> {
+        match location {
+            None => Self::local(&data_dir.join("offline")),
+            Some(location) if location.starts_with("s3://") => Self::s3(location, options),
+            Some(location) => {
+                let dir = location.strip_prefix("file://").unwrap_or(location);
+                Self::local(FsPath::new(dir))
+            }
+        }
+    }
+
+    fn local(dir: &FsPath) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            OfflineError::Config(format!(
+                "cannot create the offline folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let dir = dir.canonicalize()?;
+        let prefix = Path::from_absolute_path(&dir)
+            .map_err(|e| OfflineError::Config(format!("offline folder {}: {e}", dir.display())))?;
+        Ok(Self {
+            objects: Arc::new(LocalFileSystem::new()),
+            root: OfflineRoot::new(prefix, format!("file://{}", dir.display())),
+            base_url: Url::parse("file:///").expect("a valid URL"),
+            local_dir: Some(dir),
+        })
+    }
+
+    fn s3(location: &str, options: &[(String, String)]) -> Result<Self> {
+        let url = Url::parse(location)
+            .map_err(|e| OfflineError::Config(format!("offline store '{location}': {e}")))?;
+        let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
+            OfflineError::Config(format!("offline store '{location}' names no bucket"))
+        })?;
+        // Fail fast and let the flusher's own backoff retry: it turns the
+        // status Blocked while storage is down instead of hanging a flush.
+        let retry = RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(100),
+                max_backoff: Duration::from_secs(2),
+                base: 2.0,
+            },
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(10),
+        };
+        let client = ClientOptions::new()
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_timeout(Duration::from_secs(120));
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_retry(retry)
+            .with_client_options(client);
+        for (key, value) in options {
+            let key = key
+                .to_ascii_lowercase()
+                .parse()
+                .map_err(|e| OfflineError::Config(format!("offline store option '{key}': {e}")))?;
+            builder = builder.with_config(key, value);
+        }
+        let objects = builder
+            .build()
+            .map_err(|e| OfflineError::Config(format!("offline store '{location}': {e}")))?;
+        let prefix = Path::from(url.path().trim_matches('/'));
+        let shown = format!("s3://{bucket}/{prefix}");
+        Ok(Self {
+            objects: Arc::new(objects),
+            root: OfflineRoot::new(prefix, shown.trim_end_matches('/').to_owned()),
+            base_url: Url::parse(&format!("s3://{bucket}"))
+                .map_err(|e| OfflineError::Config(e.to_string()))?,
+            local_dir: None,
+        })
+    }
+
+    /// The object store itself.
+    pub fn objects(&self) -> &Arc<dyn ObjectStore> {
+        &self.objects
+    }
+
+    /// Where the files go.
+    pub fn root(&self) -> &OfflineRoot {
+        &self.root
+    }
+
+    /// The base URL a query engine registers the object store under.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The local folder or file behind `path`, for a local store.
+    pub fn local_path(&self, path: &Path) -> Option<PathBuf> {
+        self.local_dir
+            .as_ref()
+            .map(|_| PathBuf::from(format!("/{path}")))
+    }
+
+    /// For a local store, fsyncs a file just written and its folder, so a
+    /// power loss cannot undo it once the log is trimmed. Object stores
+    /// such as S3 acknowledge a PUT only once it is durable.
+    pub fn make_durable(&self, path: &Path) -> Result<()> {
+        let Some(file) = self.local_path(path) else {
+            return Ok(());
+        };
+        std::fs::File::open(&file)?.sync_all()?;
+        if let Some(parent) = file.parent() {
+            std::fs::File::open(parent)?.sync_all()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! What the offline tier needs from the engine to move the offline log into
+//! Parquet exactly once, and to show SQL every acknowledged write.
+//!
+//! A flush goes: [`Engine::begin_flush`] records the log range it covers
+//! (the plan), the offline tier writes that range's files under names
+//! derived from the range, then [`Engine::commit_flush`] in one atomic
+//! batch trims the range from the log, adds the files to the file list and
+//! clears the plan. After a crash the plan is still there and is redone with
+//! the same names, so each entry lands in exactly one file.
+//!
+//! [`Engine::offline_view`] reads a group's file list and its entries still
+//! in the log from one RocksDB snapshot, so a row is seen in one of the two,
+//! never both or neither.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions};
+
+use crate::catalog::{Catalog, StoredGroup};
+use crate::db::cf;
+use crate::engine::Engine;
+use crate::error::{Result, StoreError};
+use crate::keys::{
+    CF_CATALOG, CF_OFFLINE_FILES, CF_OFFLINE_LOG, FLUSH_PLAN_KEY, FLUSHED_THROUGH_KEY,
+    group_record_range, log_key, offline_file_key, parse_log_key,
+};
+use crate::offline_log::{Backlog, OfflineLogEntry};
+
+/// The log range a flush covers: sequences `first..=last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushPlan {
+    pub first: u64,
+    pub last: u64,
+}
+
+/// A file a flush wrote, as the offline tier describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlushedFile {
+    pub group_id: u64,
+    /// The object path, unique within the group.
+    pub path: String,
+    /// The offline tier's own description of the file (opaque here).
+    pub meta: Vec<u8>,
+}
+
+/// A group's offline data at one instant: files and unflushed entries.
+#[derive(Debug, Clone, Default)]
+pub struct OfflineView {
+    /// `(path, meta)` of every file, in path order.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The group's entries still in the log, in log order.
+    pub pending: Vec<OfflineLogEntry>,
+}
+
+/// The first sequence not yet flushed (0 on a new store).
+pub fn flushed_through(db: &DB) -> Result<u64> {
+    Ok(read_flushed(db)?.0)
+}
+
+/// The write time of the last flushed entry (0 on a new store).
+pub fn last_flushed_write_time(db: &DB) -> Result<i64> {
+    Ok(read_flushed(db)?.1)
+}
+
+fn read_flushed(db: &DB) -> Result<(u64, i64)> {
+    let Some(bytes) = db.get_cf(cf(db, CF_CATALOG), FLUSHED_THROUGH_KEY)? else {
+        return Ok((0, 0));
+    };
+    let corrupt = || StoreError::Corrupt("offline/flushed_through".into());
+    let sequence = u64::from_be_bytes(
+        bytes
+            .get(..8)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    );
+    let write = i64::from_be_bytes(
+        bytes
+            .get(8..16)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    );
+    Ok((sequence, write))
+}
+
+fn sync_options() -> WriteOptions {
+    let mut options = WriteOptions::default();
+    options.set_sync(true);
+    options
+}
+
+impl Engine {
+    /// The flush that was under way when the server stopped, if any.
+    pub fn unfinished_flush(&self) -> Result<Option<FlushPlan>> {
+        let db = &self.shared.db;
+        let Some(bytes) = db.get_cf(cf(db, CF_CATALOG), FLUSH_PLAN_KEY)? else {
+            return Ok(None);
+        };
+        let corrupt = || StoreError::Corrupt("offline/flush_plan".into());
+        let first = u64::from_be_bytes(
+            bytes
+                .get(..8)
+                .ok_or_else(corrupt)?
+                .try_into()
+                .map_err(|_| corrupt())?,
+        );
+        let last = u64::from_be_bytes(
+            bytes
+                .get(8..16)
+                .ok_or_else(corrupt)?
+                .try_into()
+                .map_err(|_| corrupt())?,
+        );
+        Ok(Some(FlushPlan { first, last }))
+    }
+
+    /// The first log sequence not yet flushed.
+    pub fn flushed_through(&self) -> Result<u64> {
+        flushed_through(&self.shared.db)
+    }
+
+    /// Durably records that a flush of `plan` is starting.
+    pub fn begin_flush(&self, plan: FlushPlan) -> Result<()> {
+        let db = &self.shared.db;
+        let value = [plan.first.to_be_bytes(), plan.last.to_be_bytes()].concat();
+        db.put_cf_opt(cf(db, CF_CATALOG), FLUSH_PLAN_KEY, value, &sync_options())?;
+        Ok(())
+    }
+
+    /// Finishes the flush of `plan`: in one atomic, synced batch, adds
+    /// `files` to the file list, removes the plan's entries from the log
+    /// and clears the plan. `last_write_micros` is the write time of the
+    /// plan's last entry.
+    pub fn commit_flush(
+        &self,
+        plan: FlushPlan,
+        files: &[FlushedFile],
+        last_write_micros: i64,
+    ) -> Result<()> {
+        let db = &self.shared.db;
+        let mut batch = WriteBatch::default();
+        for file in files {
+            batch.put_cf(
+                cf(db, CF_OFFLINE_FILES),
+                offline_file_key(file.group_id, &file.path),
+                &file.meta,
+            );
+        }
+        batch.delete_range_cf(
+            cf(db, CF_OFFLINE_LOG),
+            log_key(plan.first),
+            log_key(plan.last + 1),
+        );
+        batch.delete_cf(cf(db, CF_CATALOG), FLUSH_PLAN_KEY);
+        let next = plan.last + 1;
+        batch.put_cf(
+            cf(db, CF_CATALOG),
+            FLUSHED_THROUGH_KEY,
+            [next.to_be_bytes(), last_write_micros.to_be_bytes()].concat(),
+        );
+        // The writer holds this lock across its own commits, so every entry
+        // the flush read has been counted before it is taken off here.
+        let mut backlog = self
+            .shared
+            .backlog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        db.write_opt(batch, &sync_options())?;
+        *backlog = scan_remaining_backlog(db, next)?;
+        Ok(())
+    }
+
+    /// Entries in the offline log, over every group.
+    pub fn offline_backlog_total(&self) -> u64 {
+        let backlog = self
+            .shared
+            .backlog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        backlog.values().map(|b| b.entries).sum()
+    }
+
+    /// Any group, live or deleted, by internal id.
+    pub fn stored_group(&self, group_id: u64) -> Option<Arc<StoredGroup>> {
+        self.catalog().stored_by_id(group_id)
+    }
+
+    /// Deleted groups whose offline files were asked to go and still exist.
+    pub fn groups_to_purge(&self) -> Vec<Arc<StoredGroup>> {
+        self.catalog().awaiting_offline_purge()
+    }
+
+    /// The files of a group, as committed by flushes.
+    pub fn offline_files(&self, group_id: u64) -> Result<Vec<(String, Vec<u8>)>> {
+        let db = &self.shared.db;
+        read_files(db, group_id, ReadOptions::default())
+    }
+
+    /// Records that a deleted group's offline files are gone: drops them
+    /// from the file list and marks the group purged.
+    pub async fn finish_offline_purge(&self, group_id: u64) -> Result<()> {
+        self.change_catalog(Box::new(move |catalog: &mut Catalog, db, batch| {
+            let stored = catalog
+                .stored_by_id(group_id)
+                .ok_or_else(|| StoreError::Corrupt(format!("no group with id {group_id}")))?;
+            let (start, end) = group_record_range(group_id);
+            batch.delete_range_cf(cf(db, CF_OFFLINE_FILES), start, end);
+            let mut stored = (*stored).clone();
+            stored.offline_purged = true;
+            Catalog::stage(db, batch, &stored)?;
+            Ok(stored)
+        }))
+        .await
+        .map(|_| ())
+    }
+
+    /// A group's files and unflushed entries, from one consistent snapshot.
+    pub fn offline_view(&self, group_id: u64) -> Result<OfflineView> {
+        let db = &self.shared.db;
+        let snapshot = db.snapshot();
+        let mut options = ReadOptions::default();
+        options.set_snapshot(&snapshot);
+        let files = read_files(db, group_id, options)?;
+        let mut options = ReadOptions::default();
+        options.set_snapshot(&snapshot);
+        let mut pending = Vec::new();
+        for item in db.iterator_cf_opt(cf(db, CF_OFFLINE_LOG), options, IteratorMode::Start) {
+            let (_, value) = item?;
+            if OfflineLogEntry::decode_header(&value)?.0 == group_id {
+                pending.push(OfflineLogEntry::decode(&value)?);
+            }
+        }
+        Ok(OfflineView { files, pending })
+    }
+
+    fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.shared
+            .catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn read_files(db: &DB, group_id: u64, mut options: ReadOptions) -> Result<Vec<(String, Vec<u8>)>> {
+    let (start, end) = group_record_range(group_id);
+    options.set_iterate_upper_bound(end);
+    let mut files = Vec::new();
+    for item in db.iterator_cf_opt(
+        cf(db, CF_OFFLINE_FILES),
+        options,
+        IteratorMode::From(&start, Direction::Forward),
+    ) {
+        let (key, value) = item?;
+        let path = String::from_utf8(key.get(8..).unwrap_or_default().to_vec())
+            .map_err(|_| StoreError::Corrupt("offline file path".into()))?;
+        files.push((path, value.to_vec()));
+    }
+    Ok(files)
+}
+
+/// Counts the entries left in the log from `from` on, per group.
+fn scan_remaining_backlog(db: &DB, from: u64) -> Result<HashMap<u64, Backlog>> {
+    let mut backlog: HashMap<u64, Backlog> = HashMap::new();
+    let start = log_key(from);
+    for item in db.iterator_cf(
+        cf(db, CF_OFFLINE_LOG),
+        IteratorMode::From(&start, Direction::Forward),
+    ) {
+        let (key, value) = item?;
+        parse_log_key(&key).ok_or_else(|| StoreError::Corrupt("offline log key".into()))?;
+        let (group_id, api) = OfflineLogEntry::decode_header(&value)?;
+        backlog.entry(group_id).or_default().add(api);
+    }
+    Ok(backlog)
+}

@@ -1,0 +1,75 @@
+//! The SQL engine's error enum, with the classification of DataFusion's
+//! errors into what the caller did wrong and what the server could not do.
+
+use datafusion::error::DataFusionError;
+
+/// What can go wrong with a query.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    /// Bad SQL, an unknown table or column, a type error.
+    #[error("{0}")]
+    Invalid(String),
+    /// A statement that would change something, or read files or URLs:
+    /// the SQL interface is read-only.
+    #[error("{0}")]
+    ReadOnly(String),
+    /// The query went over its memory or time limit.
+    #[error("{0}")]
+    OverLimit(String),
+    /// Object storage or the online engine failed; worth retrying.
+    #[error("storage: {0}")]
+    Unavailable(String),
+    /// A fault of the engine itself.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = SqlError> = std::result::Result<T, E>;
+
+impl From<DataFusionError> for SqlError {
+    fn from(error: DataFusionError) -> Self {
+        let message = error.to_string();
+        match error.find_root() {
+            DataFusionError::SQL(..)
+            | DataFusionError::Plan(_)
+            | DataFusionError::SchemaError(..)
+            | DataFusionError::NotImplemented(_)
+            | DataFusionError::Configuration(_)
+            | DataFusionError::Execution(_)
+            | DataFusionError::ArrowError(..) => SqlError::Invalid(clean(&message)),
+            DataFusionError::ResourcesExhausted(_) => SqlError::OverLimit(format!(
+                "the query needs more memory than its limit allows: {}",
+                clean(&message)
+            )),
+            DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => {
+                SqlError::Unavailable(message)
+            }
+            DataFusionError::External(inner) => match inner.downcast_ref::<SqlError>() {
+                Some(SqlError::Invalid(m)) => SqlError::Invalid(m.clone()),
+                Some(SqlError::ReadOnly(m)) => SqlError::ReadOnly(m.clone()),
+                Some(SqlError::OverLimit(m)) => SqlError::OverLimit(m.clone()),
+                Some(SqlError::Unavailable(m)) => SqlError::Unavailable(m.clone()),
+                _ => SqlError::Internal(message),
+            },
+            _ => SqlError::Internal(message),
+        }
+    }
+}
+
+/// DataFusion prefixes messages with the error kind ("Error during
+/// planning: ..."); users need only what follows.
+fn clean(message: &str) -> String {
+    message.trim().to_owned()
+}
+
+impl From<almanac_online::StoreError> for SqlError {
+    fn from(error: almanac_online::StoreError) -> Self {
+        SqlError::Unavailable(error.to_string())
+    }
+}
+
+impl From<SqlError> for DataFusionError {
+    fn from(error: SqlError) -> Self {
+        DataFusionError::External(Box::new(error))
+    }
+}

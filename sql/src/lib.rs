@@ -1,0 +1,32 @@
+//! Almanac's SQL engine: DataFusion over the offline store.
+//!
+//! Every live feature group is a table (`almanac.public.<group>`) over its
+//! Parquet files plus the entries not yet flushed, so a query sees every
+//! acknowledged write at once. Time travel comes as the table functions
+//! `as_of` and `as_written` and as `FOR SYSTEM_TIME AS OF`. Only queries
+//! run: the guard refuses writes, DDL, `COPY`, `SET` and file reads, and
+//! each query has a memory limit and a deadline.
+//!
+//! # Layout
+//!
+//! - [`engine`]: [`SqlEngine`], planning and running a query.
+//! - [`catalog`]: the catalog and schema whose tables are the groups.
+//! - [`table`]: [`table::GroupTable`], a group's files and unflushed rows.
+//! - [`bounds`]: event-time and write-time ranges read off filters, to
+//!   prune files.
+//! - [`time_travel`]: `as_of`, `as_written`, `FOR SYSTEM_TIME AS OF`.
+//! - [`guard`]: the read-only guard.
+//! - [`dialect`]: the SQL dialect (generic plus table versioning).
+//! - [`error`]: the [`SqlError`] enum.
+
+pub mod bounds;
+pub mod catalog;
+pub mod dialect;
+pub mod engine;
+pub mod error;
+pub mod guard;
+pub mod table;
+pub mod time_travel;
+
+pub use engine::{QueryStream, SqlConfig, SqlEngine};
+pub use error::{Result, SqlError};

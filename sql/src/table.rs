@@ -1,0 +1,136 @@
+//! [`GroupTable`]: a feature group's offline table: its Parquet files plus
+//! the entries still in the offline log, read from one snapshot so that a
+//! query sees every acknowledged write exactly once.
+
+use std::sync::Arc;
+
+use almanac_offline::batch::entries_to_batch;
+use almanac_offline::schema::{WRITE_TIME, table_schema};
+use almanac_offline::{FileMeta, OfflineStore};
+use almanac_online::Engine;
+use almanac_types::FeatureGroup;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::datasource::TableProvider;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::Result as DfResult;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::union::UnionExec;
+
+use crate::bounds::TimeBounds;
+use crate::error::SqlError;
+
+/// One feature group as a SQL table.
+#[derive(Debug)]
+pub struct GroupTable {
+    group: Arc<FeatureGroup>,
+    engine: Arc<Engine>,
+    store: OfflineStore,
+    schema: SchemaRef,
+}
+
+impl GroupTable {
+    pub fn new(group: Arc<FeatureGroup>, engine: Arc<Engine>, store: OfflineStore) -> Self {
+        let schema = table_schema(&group);
+        Self {
+            group,
+            engine,
+            store,
+            schema,
+        }
+    }
+
+    /// The group behind the table.
+    pub fn group(&self) -> &Arc<FeatureGroup> {
+        &self.group
+    }
+}
+
+#[async_trait]
+impl TableProvider for GroupTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        // The filters prune files and are then applied again on the rows.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let event_bounds = TimeBounds::from_filters(filters, &self.group.event_time);
+        let write_bounds = TimeBounds::from_filters(filters, WRITE_TIME);
+        let engine = Arc::clone(&self.engine);
+        let group_id = self.group.id;
+        let view = tokio::task::spawn_blocking(move || engine.offline_view(group_id))
+            .await
+            .map_err(|e| SqlError::Internal(e.to_string()))?
+            .map_err(SqlError::from)?;
+
+        let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
+        let mut files: Vec<PartitionedFile> = Vec::new();
+        for (path, meta) in &view.files {
+            let Some(meta) = FileMeta::decode(meta) else {
+                return Err(SqlError::Internal(format!("unreadable file entry for {path}")).into());
+            };
+            if event_bounds.overlaps(meta.min_event_micros, meta.max_event_micros)
+                && write_bounds.overlaps(meta.min_write_micros, meta.max_write_micros)
+            {
+                files.push(PartitionedFile::new(path.clone(), meta.bytes));
+            }
+        }
+        if !files.is_empty() {
+            let partitions = state.config().target_partitions().max(1);
+            let mut groups: Vec<Vec<PartitionedFile>> =
+                vec![Vec::new(); partitions.min(files.len())];
+            let count = groups.len();
+            for (index, file) in files.into_iter().enumerate() {
+                groups[index % count].push(file);
+            }
+            let source = Arc::new(ParquetSource::new(Arc::clone(&self.schema)));
+            let url = ObjectStoreUrl::parse(self.store.base_url().as_str())?;
+            let config = FileScanConfigBuilder::new(url, source)
+                .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+                .with_projection_indices(projection.cloned())?
+                .with_limit(limit)
+                .build();
+            inputs.push(DataSourceExec::from_data_source(config));
+        }
+        let pending: Vec<_> = view
+            .pending
+            .iter()
+            .filter(|e| {
+                event_bounds.contains(e.record.event_time_micros)
+                    && write_bounds.contains(e.write_micros)
+            })
+            .collect();
+        if !pending.is_empty() || inputs.is_empty() {
+            let batch = entries_to_batch(&self.group, pending.into_iter())?;
+            inputs.push(MemorySourceConfig::try_new_exec(
+                &[vec![batch]],
+                Arc::clone(&self.schema),
+                projection.cloned(),
+            )?);
+        }
+        UnionExec::try_new(inputs)
+    }
+}
