@@ -30,7 +30,7 @@ def main() -> None:
     rows = 0
     for _ in range(max(args.runs, 1)):
         start = time.perf_counter()
-        rows = len(connection.execute(args.sql).fetch_arrow_table())
+        rows = connection.sql(args.sql).to_arrow_table().num_rows
         times.append(time.perf_counter() - start)
     times.sort()
     print(

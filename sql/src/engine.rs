@@ -12,6 +12,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::cache::cache_manager::{CacheManagerConfig, FileMetadataCache};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::RecordBatchStream;
@@ -54,6 +55,8 @@ pub struct SqlEngine {
     tables: Arc<GroupTables>,
     store: OfflineStore,
     config: SqlConfig,
+    /// Parquet footers and page indexes, shared by every query.
+    metadata_cache: Arc<FileMetadataCache>,
 }
 
 /// A running query: its schema and its batches, as they come.
@@ -72,10 +75,15 @@ impl std::fmt::Debug for QueryStream {
 
 impl SqlEngine {
     pub fn new(engine: Arc<Engine>, store: OfflineStore, config: SqlConfig) -> Self {
+        let metadata_cache = RuntimeEnvBuilder::new()
+            .build()
+            .map(|runtime| runtime.cache_manager.get_file_metadata_cache())
+            .expect("a default runtime builds");
         Self {
             tables: Arc::new(GroupTables::new(engine, store.clone())),
             store,
             config,
+            metadata_cache,
         }
     }
 
@@ -85,8 +93,11 @@ impl SqlEngine {
     }
 
     fn context(&self) -> Result<SessionContext> {
+        let caches = CacheManagerConfig::default()
+            .with_file_metadata_cache(Some(Arc::clone(&self.metadata_cache)));
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(self.config.memory_limit_bytes, 1.0)
+            .with_cache_manager(caches)
             .build_arc()?;
         runtime.register_object_store(self.store.base_url(), Arc::clone(self.store.objects()));
         let config = SessionConfig::new()

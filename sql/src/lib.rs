@@ -15,16 +15,21 @@
 //! - [`bounds`]: event-time and write-time ranges read off filters, to
 //!   prune files.
 //! - [`time_travel`]: `as_of`, `as_written`, `FOR SYSTEM_TIME AS OF`.
+//! - [`as_of`]: the table `as_of` returns, and [`latest`]: its operator,
+//!   which keeps each record id's latest live version in one pass over
+//!   sorted input.
 //! - [`guard`]: the read-only guard.
 //! - [`dialect`]: the SQL dialect (generic plus table versioning).
 //! - [`error`]: the [`SqlError`] enum.
 
+pub mod as_of;
 pub mod bounds;
 pub mod catalog;
 pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod guard;
+pub mod latest;
 pub mod table;
 pub mod time_travel;
 

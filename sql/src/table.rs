@@ -15,6 +15,7 @@ use datafusion::catalog::Session;
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
@@ -106,8 +107,23 @@ impl TableProvider for GroupTable {
             for (index, file) in files.into_iter().enumerate() {
                 groups[index % count].push(file);
             }
-            let source = Arc::new(ParquetSource::new(Arc::clone(&self.schema)));
             let url = ObjectStoreUrl::parse(self.store.base_url().as_str())?;
+            // Footers and page indexes are cached across queries: a file's
+            // content never changes under its name.
+            let runtime = state.runtime_env();
+            let reader = CachedParquetFileReaderFactory::new(
+                runtime.object_store(&url)?,
+                runtime.cache_manager.get_file_metadata_cache(),
+            );
+            let options = state.table_options().parquet.clone();
+            let hint = options.global.metadata_size_hint;
+            let mut source = ParquetSource::new(Arc::clone(&self.schema))
+                .with_table_parquet_options(options)
+                .with_parquet_file_reader_factory(Arc::new(reader));
+            if let Some(hint) = hint {
+                source = source.with_metadata_size_hint(hint);
+            }
+            let source = Arc::new(source);
             let config = FileScanConfigBuilder::new(url, source)
                 .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
                 .with_projection_indices(projection.cloned())?

@@ -16,25 +16,23 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use almanac_offline::schema::{API_INVOCATION_TIME, IS_DELETED, WRITE_TIME};
+use almanac_offline::schema::WRITE_TIME;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::{TableProvider, ViewTable, provider_as_source};
 use datafusion::error::Result as DfResult;
-use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::simplify::SimplifyContext;
-use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlanBuilder, col, lit};
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::sql::sqlparser::ast::{
     self, FunctionArg, FunctionArgExpr, Ident, ObjectName, ObjectNamePart, Statement, TableAlias,
     TableFactor, TableVersion, Value, VisitMut, VisitorMut,
 };
 
+use crate::as_of::{AsOfTable, timestamp};
 use crate::bounds::scalar_micros;
 use crate::catalog::GroupTables;
 use crate::error::SqlError;
-
-const RANK: &str = "__almanac_version_rank";
 
 /// Which time-travel function a [`TimeTravel`] implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,48 +119,25 @@ impl TableFunctionImpl for TimeTravel {
         let table = self.tables.group_table(&group_name).ok_or_else(|| {
             SqlError::Invalid(format!("{name}: no feature group called '{group_name}'"))
         })?;
-        let group = Arc::clone(table.group());
-        let source = provider_as_source(table);
-        let mut plan = LogicalPlanBuilder::scan(group.name.as_str(), source, None)?;
-        let plan = match self.kind {
-            TimeTravelKind::AsWritten => {
-                plan.filter(col(WRITE_TIME).lt_eq(timestamp(instant(1)?)))?
-            }
+        match self.kind {
             TimeTravelKind::AsOf => {
-                let mut visible = col(group.event_time.as_str()).lt_eq(timestamp(instant(1)?));
-                if exprs.len() == 3 {
-                    visible = visible.and(col(WRITE_TIME).lt_eq(timestamp(instant(2)?)));
-                }
-                plan = plan.filter(visible)?;
-                let rank = row_number()
-                    .partition_by(vec![col(group.record_identifier.as_str())])
-                    .order_by(vec![
-                        col(group.event_time.as_str()).sort(false, true),
-                        col(API_INVOCATION_TIME).sort(false, true),
-                        col(WRITE_TIME).sort(false, true),
-                    ])
-                    .build()?
-                    .alias(RANK);
-                let columns: Vec<Expr> = plan
-                    .schema()
-                    .columns()
-                    .into_iter()
-                    .map(Expr::Column)
-                    .collect();
-                plan.window(vec![rank])?
-                    .filter(col(RANK).eq(lit(1u64)).and(col(IS_DELETED).eq(lit(false))))?
-                    .project(columns)?
+                let written = if exprs.len() == 3 {
+                    Some(instant(2)?)
+                } else {
+                    None
+                };
+                Ok(Arc::new(AsOfTable::new(table, instant(1)?, written)))
             }
-        };
-        Ok(Arc::new(ViewTable::new(plan.build()?, None)))
+            TimeTravelKind::AsWritten => {
+                let group = Arc::clone(table.group());
+                let plan =
+                    LogicalPlanBuilder::scan(group.name.as_str(), provider_as_source(table), None)?
+                        .filter(col(WRITE_TIME).lt_eq(timestamp(instant(1)?)))?
+                        .build()?;
+                Ok(Arc::new(ViewTable::new(plan, None)))
+            }
+        }
     }
-}
-
-fn timestamp(micros: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(
-        Some(micros),
-        Some("UTC".into()),
-    ))
 }
 
 /// A constant instant: a timestamp, or ISO-8601 text.

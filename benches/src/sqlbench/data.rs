@@ -75,7 +75,16 @@ fn review(rng: &mut SmallRng, i: u64, rows: u64) -> Vec<pb::FeatureValue> {
     let event_seconds = START_SECONDS + (i as f64 / rows as f64) * 30.0 * 86_400.0;
     vec![
         feature("marketplace", "US"),
-        feature("customer_id", rng.random_range(10_000..60_000_000i64)),
+        // One customer in about 10,000 reviews is the one the selective
+        // scan looks for.
+        feature(
+            "customer_id",
+            if i.is_multiple_of(9973) {
+                31_415_926
+            } else {
+                rng.random_range(10_000..30_000_000i64)
+            },
+        ),
         feature("review_id", format!("R{i:012}")),
         feature("product_id", format!("B{product:09}")),
         feature("product_parent", (product * 7919 % 1_000_000_000) as i64),

@@ -11,7 +11,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
 
-use crate::schema::table_schema;
+use crate::schema::table_schema_of_width;
 
 /// Builds the rows of `entries` (all of `group`) in the group's current
 /// schema. Entries written under an older schema have nulls for the
@@ -20,10 +20,30 @@ pub fn entries_to_batch<'a>(
     group: &FeatureGroup,
     entries: impl ExactSizeIterator<Item = &'a OfflineLogEntry> + Clone,
 ) -> Result<RecordBatch, ArrowError> {
-    let schema = table_schema(group);
+    entries_to_batch_of_width(group, group.features.len(), entries)
+}
+
+/// The number of features the widest of `entries` was written with: the
+/// features a file of them needs. It depends only on the entries, so a
+/// flush redone after the group gained features writes the same file.
+pub fn entries_width<'a>(entries: impl Iterator<Item = &'a OfflineLogEntry>) -> usize {
+    entries.map(|e| e.record.values.len()).max().unwrap_or(0)
+}
+
+/// Builds the rows of `entries` with the group's first `width` features.
+pub fn entries_to_batch_of_width<'a>(
+    group: &FeatureGroup,
+    width: usize,
+    entries: impl ExactSizeIterator<Item = &'a OfflineLogEntry> + Clone,
+) -> Result<RecordBatch, ArrowError> {
+    let width = width
+        .max(group.record_identifier_index() + 1)
+        .max(group.event_time_index() + 1)
+        .min(group.features.len());
+    let schema = table_schema_of_width(group, width);
     let rows = entries.len();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for (index, definition) in group.features.iter().enumerate() {
+    for (index, definition) in group.features.iter().enumerate().take(width) {
         let mut column = ColumnBuilder::new(group, index, rows);
         for entry in entries.clone() {
             if definition.name == group.event_time {

@@ -23,7 +23,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::batch::entries_to_batch;
+use crate::batch::{entries_to_batch_of_width, entries_width};
 use crate::error::{OfflineError, Result};
 use crate::files::FileMeta;
 use crate::paths::hour_start;
@@ -267,7 +267,8 @@ async fn encode_file(
     rows: Vec<OfflineLogEntry>,
 ) -> Result<(Bytes, FileMeta)> {
     tokio::task::spawn_blocking(move || {
-        let batch = entries_to_batch(&group, rows.iter())?;
+        let width = entries_width(rows.iter());
+        let batch = entries_to_batch_of_width(&group, width, rows.iter())?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
             .set_max_row_group_row_count(Some(128 * 1024))

@@ -51,9 +51,16 @@ fn scalar_type(feature_type: FeatureType) -> DataType {
 
 /// The group's offline table schema, for its current features.
 pub fn table_schema(group: &FeatureGroup) -> SchemaRef {
+    table_schema_of_width(group, group.features.len())
+}
+
+/// The schema with only the group's first `width` features: the schema of
+/// a file whose rows were written before the later features existed.
+pub fn table_schema_of_width(group: &FeatureGroup, width: usize) -> SchemaRef {
     let mut fields: Vec<Field> = group
         .features
         .iter()
+        .take(width)
         .map(|definition| Field::new(&definition.name, feature_type(group, definition), true))
         .collect();
     fields.push(Field::new(WRITE_TIME, utc_timestamp(), false));

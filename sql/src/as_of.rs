@@ -1,0 +1,136 @@
+//! [`AsOfTable`]: the table `as_of` returns. Its scan reads the group's
+//! table with the event-time (and write-time) cut pushed down for pruning,
+//! filters it, and keeps each record id's latest live version with
+//! [`LatestVersionExec`].
+
+use std::sync::Arc;
+
+use almanac_offline::schema::{API_INVOCATION_TIME, IS_DELETED, WRITE_TIME};
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::datasource::TableProvider;
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::{Expr, TableType, col, lit};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::expressions::Column;
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::projection::ProjectionExec;
+
+use crate::latest::{LatestVersionExec, VersionColumns};
+use crate::table::GroupTable;
+
+/// A group as of an event-time instant, optionally as written by a
+/// wall-clock instant.
+#[derive(Debug)]
+pub struct AsOfTable {
+    table: Arc<GroupTable>,
+    event_time_micros: i64,
+    written_before_micros: Option<i64>,
+}
+
+impl AsOfTable {
+    pub fn new(
+        table: Arc<GroupTable>,
+        event_time_micros: i64,
+        written_before_micros: Option<i64>,
+    ) -> Self {
+        Self {
+            table,
+            event_time_micros,
+            written_before_micros,
+        }
+    }
+
+    /// The rows a version must satisfy to count.
+    fn visible(&self) -> Vec<Expr> {
+        let group = self.table.group();
+        let mut visible =
+            vec![col(group.event_time.as_str()).lt_eq(timestamp(self.event_time_micros))];
+        if let Some(written) = self.written_before_micros {
+            visible.push(col(WRITE_TIME).lt_eq(timestamp(written)));
+        }
+        visible
+    }
+}
+
+/// A UTC timestamp literal.
+pub fn timestamp(micros: i64) -> Expr {
+    lit(ScalarValue::TimestampMicrosecond(
+        Some(micros),
+        Some("UTC".into()),
+    ))
+}
+
+#[async_trait]
+impl TableProvider for AsOfTable {
+    fn schema(&self) -> SchemaRef {
+        self.table.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let schema = self.table.schema();
+        let group = self.table.group();
+        let index = |name: &str| schema.index_of(name);
+        let version_columns = [
+            index(&group.record_identifier)?,
+            index(&group.event_time)?,
+            index(API_INVOCATION_TIME)?,
+            index(WRITE_TIME)?,
+            index(IS_DELETED)?,
+        ];
+        // Read only the columns asked for plus those that pick the version.
+        let asked: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let mut read: Vec<usize> = asked.iter().chain(&version_columns).copied().collect();
+        read.sort_unstable();
+        read.dedup();
+        let position = |column: usize| read.iter().position(|&c| c == column).expect("read");
+
+        let visible = self.visible();
+        let input = self.table.scan(state, Some(&read), &visible, None).await?;
+        let read_schema = input.schema();
+        let df_schema = DFSchema::try_from(read_schema.as_ref().clone())?;
+        let predicate = visible
+            .into_iter()
+            .reduce(Expr::and)
+            .expect("at least the event-time cut");
+        let predicate = state.create_physical_expr(predicate, &df_schema)?;
+        let filtered: Arc<dyn ExecutionPlan> = Arc::new(FilterExec::try_new(predicate, input)?);
+        let [
+            record_id,
+            event_time,
+            api_invocation_time,
+            write_time,
+            is_deleted,
+        ] = version_columns.map(position);
+        let columns = VersionColumns {
+            record_id,
+            event_time,
+            api_invocation_time,
+            write_time,
+            is_deleted,
+        };
+        let latest: Arc<dyn ExecutionPlan> = Arc::new(LatestVersionExec::new(filtered, columns));
+        let expressions: Vec<(Arc<dyn datafusion::physical_plan::PhysicalExpr>, String)> = asked
+            .iter()
+            .map(|&column| {
+                let name = schema.field(column).name().clone();
+                (Arc::new(Column::new(&name, position(column))) as _, name)
+            })
+            .collect();
+        Ok(Arc::new(ProjectionExec::try_new(expressions, latest)?))
+    }
+}
