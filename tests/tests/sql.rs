@@ -180,3 +180,27 @@ async fn a_query_over_its_time_limit_is_resource_exhausted() {
     assert_eq!(error.code(), Some(Code::ResourceExhausted), "{error}");
     assert!(error.to_string().contains("time limit"), "{error}");
 }
+
+#[tokio::test]
+async fn a_query_over_its_memory_limit_is_resource_exhausted() {
+    let server = TestServer::start_with(|config| {
+        config.sql.memory_limit_bytes = 1 << 20;
+    })
+    .await;
+    let error = query_error(
+        &server.client,
+        "SELECT array_agg(v) FROM generate_series(1, 5000000) AS a(v)",
+    )
+    .await;
+    assert_eq!(error.code(), Some(Code::ResourceExhausted), "{error}");
+    assert!(error.to_string().contains("memory"), "{error}");
+    // Within the limit, the same server answers.
+    assert_eq!(
+        count(
+            &server.client,
+            "SELECT count(*) FROM generate_series(1, 1000)"
+        )
+        .await,
+        1000
+    );
+}
