@@ -156,6 +156,14 @@ pub struct ServeArgs {
     /// flush writes.
     #[arg(long, env = "ALMANAC_FLUSH_MAX_ROWS", default_value_t = 500_000)]
     pub flush_max_rows: usize,
+    /// Test hook: pause between writing a flush's files and committing it.
+    #[arg(
+        long,
+        env = "ALMANAC_FLUSH_PAUSE_BEFORE_COMMIT",
+        default_value = "0s",
+        hide = true
+    )]
+    pub flush_pause_before_commit: humantime::Duration,
     /// Memory one SQL query may use, in MiB (sorts and joins spill beyond it).
     #[arg(long, env = "ALMANAC_QUERY_MEMORY_MIB", default_value_t = 2048)]
     pub query_memory_mib: usize,

@@ -109,19 +109,36 @@ fn parquet_ids(dir: &std::path::Path, ids: &mut Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_exactly_once() {
     let data_dir = tempfile::tempdir().unwrap();
-    // Flushing every 20 ms, so that the kills land in the middle of flushes.
-    let flags = ["--flush-interval", "20ms"];
+    // Flushing every 20 ms, each flush pausing 300 ms between writing its
+    // files and committing them: the kills land in that window, where a
+    // flush is half done.
+    let flags = [
+        "--flush-interval",
+        "20ms",
+        "--flush-pause-before-commit",
+        "300ms",
+    ];
     let first = ServerProcess::start(data_dir.path(), &flags);
     let client = Client::connect(first.endpoint.clone()).await.unwrap();
     client.create_feature_group(group()).await.unwrap();
     let mut first = Some(first);
     let mut acknowledged = Vec::new();
+    let mut interrupted_flushes = 0;
     for cycle in 0..3 {
         let server = first
             .take()
             .unwrap_or_else(|| ServerProcess::start(data_dir.path(), &flags));
         acknowledged.extend(write_then_kill(server, &format!("c{cycle}"), 3000).await);
+        let engine = Engine::open(EngineConfig::new(data_dir.path())).unwrap();
+        if engine.unfinished_flush().unwrap().is_some() {
+            interrupted_flushes += 1;
+        }
     }
+    eprintln!("{interrupted_flushes} of 3 kills landed in the middle of a flush");
+    assert!(
+        interrupted_flushes > 0,
+        "no kill landed in the middle of a flush"
+    );
 
     // Restart the real binary: every acknowledged write is readable.
     let server = ServerProcess::start(data_dir.path(), &flags);

@@ -41,6 +41,10 @@ pub struct FlusherConfig {
     pub max_rows: usize,
     /// Longest wait between retries while storage is failing.
     pub max_backoff: Duration,
+    /// A pause between writing a flush's files and committing it. Zero in
+    /// production; the crash test sets it so that a kill lands between the
+    /// two, where exactly-once is at stake.
+    pub pause_before_commit: Duration,
 }
 
 impl Default for FlusherConfig {
@@ -49,6 +53,7 @@ impl Default for FlusherConfig {
             interval: Duration::from_secs(2),
             max_rows: 500_000,
             max_backoff: Duration::from_secs(10),
+            pause_before_commit: Duration::ZERO,
         }
     }
 }
@@ -214,6 +219,9 @@ impl OfflineFlusher {
                     meta: meta.encode(),
                 });
             }
+        }
+        if !self.config.pause_before_commit.is_zero() {
+            tokio::time::sleep(self.config.pause_before_commit).await;
         }
         self.engine.commit_flush(plan, &files, last_write)?;
         Ok(())

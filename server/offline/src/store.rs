@@ -24,8 +24,9 @@ pub struct OfflineStore {
     /// The store's base URL (`file:///` or `s3://bucket`), under which a
     /// query engine registers [`OfflineStore::objects`].
     base_url: Url,
-    /// The folder of a local store, whose files are fsynced after writing.
-    local_dir: Option<PathBuf>,
+    /// The file system of a local store, whose files are fsynced after
+    /// writing.
+    local: Option<Arc<LocalFileSystem>>,
 }
 
 impl OfflineStore {
@@ -59,11 +60,12 @@ impl OfflineStore {
         let dir = dir.canonicalize()?;
         let prefix = Path::from_absolute_path(&dir)
             .map_err(|e| OfflineError::Config(format!("offline folder {}: {e}", dir.display())))?;
+        let local = Arc::new(LocalFileSystem::new());
         Ok(Self {
-            objects: Arc::new(LocalFileSystem::new()),
+            objects: Arc::clone(&local) as Arc<dyn ObjectStore>,
             root: OfflineRoot::new(prefix, format!("file://{}", dir.display())),
             base_url: Url::parse("file:///").expect("a valid URL"),
-            local_dir: Some(dir),
+            local: Some(local),
         })
     }
 
@@ -108,7 +110,7 @@ impl OfflineStore {
             root: OfflineRoot::new(prefix, shown.trim_end_matches('/').to_owned()),
             base_url: Url::parse(&format!("s3://{bucket}"))
                 .map_err(|e| OfflineError::Config(e.to_string()))?,
-            local_dir: None,
+            local: None,
         })
     }
 
@@ -129,9 +131,7 @@ impl OfflineStore {
 
     /// The local folder or file behind `path`, for a local store.
     pub fn local_path(&self, path: &Path) -> Option<PathBuf> {
-        self.local_dir
-            .as_ref()
-            .map(|_| PathBuf::from(format!("/{path}")))
+        self.local.as_ref()?.path_to_filesystem(path).ok()
     }
 
     /// For a local store, fsyncs a file just written and its folder, so a

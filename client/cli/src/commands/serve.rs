@@ -49,6 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         flusher: FlusherConfig {
             interval: Duration::from(args.flush_interval).max(Duration::from_millis(10)),
             max_rows: args.flush_max_rows.max(1),
+            pause_before_commit: args.flush_pause_before_commit.into(),
             ..FlusherConfig::default()
         },
         shutdown_flush_timeout: Duration::from_secs(10),
