@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use almanac_offline::OfflineStore;
+use almanac_offline::{Lease, OfflineStore, QueryLeases};
 use almanac_online::Engine;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -57,6 +57,8 @@ pub struct SqlEngine {
     config: SqlConfig,
     /// Parquet footers and page indexes, shared by every query.
     metadata_cache: Arc<FileMetadataCache>,
+    /// Held by each running query, so compaction leaves its files alone.
+    leases: Arc<QueryLeases>,
 }
 
 /// A running query: its schema and its batches, as they come.
@@ -74,7 +76,12 @@ impl std::fmt::Debug for QueryStream {
 }
 
 impl SqlEngine {
-    pub fn new(engine: Arc<Engine>, store: OfflineStore, config: SqlConfig) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        store: OfflineStore,
+        config: SqlConfig,
+        leases: Arc<QueryLeases>,
+    ) -> Self {
         let metadata_cache = RuntimeEnvBuilder::new()
             .build()
             .map(|runtime| runtime.cache_manager.get_file_metadata_cache())
@@ -84,6 +91,7 @@ impl SqlEngine {
             store,
             config,
             metadata_cache,
+            leases,
         }
     }
 
@@ -156,6 +164,7 @@ impl SqlEngine {
     /// Runs `sql`; the batches stream as they are produced, and the stream
     /// fails once the query's time limit has passed.
     pub async fn execute(&self, sql: &str) -> Result<QueryStream> {
+        let lease = self.leases.acquire();
         let deadline = tokio::time::Instant::now() + self.config.timeout;
         let run = async {
             let (context, plan) = self.plan(sql).await?;
@@ -171,6 +180,7 @@ impl SqlEngine {
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
             message: self.timed_out().to_string(),
             done: false,
+            _lease: lease,
         });
         Ok(QueryStream { schema, batches })
     }
@@ -210,6 +220,8 @@ struct DeadlineStream {
     sleep: Pin<Box<Sleep>>,
     message: String,
     done: bool,
+    /// Keeps the files the query reads from being compacted away.
+    _lease: Lease,
 }
 
 impl Stream for DeadlineStream {

@@ -376,3 +376,72 @@ async fn offline_files_read_with_pyarrow_and_duckdb() {
         assert!(seen.contains(fact), "{fact} missing from {seen}");
     }
 }
+
+#[tokio::test]
+async fn small_files_of_an_hour_are_merged_exactly_once() {
+    let server = TestServer::start_with(|config| {
+        with_flushes(config);
+        config.flusher.compaction.min_files = 3;
+    })
+    .await;
+    let description = create_reviews(&server.client, "reviews").await;
+    // One flush per write: five small files in the same hour, merged each
+    // time three pile up (files after each flush: 1, 2, 3->1, 2, 3->1).
+    for i in 0..4 {
+        let time = format!("2026-03-01T10:0{i}:00Z");
+        server
+            .client
+            .put_record("reviews", review(&format!("r{i}"), &time, i))
+            .await
+            .unwrap();
+        server.wait_flushed().await;
+    }
+    server
+        .client
+        .update_feature_group(pb::UpdateFeatureGroupRequest {
+            feature_group_name: "reviews".into(),
+            feature_additions: vec![scalar("language", pb::FeatureType::String)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut record = review("r4", "2026-03-01T10:04:00Z", 4);
+    record.push(feature("language", "de"));
+    server.client.put_record("reviews", record).await.unwrap();
+    server.wait_flushed().await;
+
+    let dir = group_dir(&server, &description);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while parquet_files(&dir).len() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not merged: {:?}",
+            parquet_files(&dir)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let files = parquet_files(&dir);
+    assert!(
+        files[0].to_str().unwrap().ends_with("-c.parquet"),
+        "{files:?}"
+    );
+    let rows = query(
+        &server.client,
+        "SELECT review_id, star_rating, language FROM reviews ORDER BY review_id",
+    )
+    .await;
+    assert_eq!(
+        rows,
+        [
+            ["r0", "0", "NULL"],
+            ["r1", "1", "NULL"],
+            ["r2", "2", "NULL"],
+            ["r3", "3", "NULL"],
+            ["r4", "4", "de"],
+        ]
+    );
+    // An independent reader sees each row once too.
+    let seen = run_python("read_offline_store.py", &[dir.to_str().unwrap()]);
+    assert!(seen.contains(r#""row_count": 5"#), "{seen}");
+    assert!(seen.contains(r#""language": "string""#), "{seen}");
+}

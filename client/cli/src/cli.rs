@@ -156,6 +156,9 @@ pub struct ServeArgs {
     /// flush writes.
     #[arg(long, env = "ALMANAC_FLUSH_MAX_ROWS", default_value_t = 500_000)]
     pub flush_max_rows: usize,
+    /// Merge an hour partition's small files once it has this many (0: never).
+    #[arg(long, env = "ALMANAC_COMPACT_MIN_FILES", default_value_t = 10)]
+    pub compact_min_files: usize,
     /// Test hook: pause between writing a flush's files and committing it.
     #[arg(
         long,

@@ -22,7 +22,7 @@ pub mod server;
 pub mod service;
 pub mod status;
 
-pub use almanac_offline::FlusherConfig;
+pub use almanac_offline::{CompactionConfig, FlusherConfig};
 pub use almanac_online::{Durability, Engine};
 pub use almanac_sql::SqlConfig;
 pub use config::ServerConfig;

@@ -75,6 +75,7 @@ pub async fn serve(
 
     let flusher = OfflineFlusher::new(Arc::clone(&engine), offline.clone(), config.flusher.clone());
     let flush_status = flusher.status();
+    let leases = flusher.leases();
     let (stop_flusher, flusher_stopped) = watch::channel(false);
     let flusher = tokio::spawn(flusher.run(
         async move {
@@ -91,7 +92,12 @@ pub async fn serve(
     ))
     .max_decoding_message_size(config.max_message_bytes)
     .max_encoding_message_size(config.max_message_bytes);
-    let sql = SqlEngine::new(Arc::clone(&engine), offline.clone(), config.sql.clone());
+    let sql = SqlEngine::new(
+        Arc::clone(&engine),
+        offline.clone(),
+        config.sql.clone(),
+        leases,
+    );
     let flight = FlightServiceServer::new(FlightSqlEndpoint::new(sql))
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);

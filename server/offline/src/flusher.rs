@@ -24,8 +24,10 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::batch::{entries_to_batch_of_width, entries_width};
+use crate::compactor::{CompactionConfig, Compactor};
 use crate::error::{OfflineError, Result};
 use crate::files::FileMeta;
+use crate::leases::QueryLeases;
 use crate::paths::hour_start;
 use crate::schema::schema_document;
 use crate::status::FlushStatus;
@@ -41,6 +43,8 @@ pub struct FlusherConfig {
     pub max_rows: usize,
     /// Longest wait between retries while storage is failing.
     pub max_backoff: Duration,
+    /// When small files are merged.
+    pub compaction: CompactionConfig,
     /// A pause between writing a flush's files and committing it. Zero in
     /// production; the crash test sets it so that a kill lands between the
     /// two, where exactly-once is at stake.
@@ -54,6 +58,7 @@ impl Default for FlusherConfig {
             max_rows: 500_000,
             max_backoff: Duration::from_secs(10),
             pause_before_commit: Duration::ZERO,
+            compaction: CompactionConfig::default(),
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct OfflineFlusher {
     store: OfflineStore,
     config: FlusherConfig,
     status: Arc<FlushStatus>,
+    leases: Arc<QueryLeases>,
+    compactor: Compactor,
     /// Schema versions whose schema file is written, per group id.
     schema_files: HashMap<u64, u32>,
 }
@@ -74,13 +81,28 @@ const POLL: Duration = Duration::from_millis(100);
 
 impl OfflineFlusher {
     pub fn new(engine: Arc<Engine>, store: OfflineStore, config: FlusherConfig) -> Self {
+        let leases = Arc::new(QueryLeases::default());
+        let compactor = Compactor::new(
+            Arc::clone(&engine),
+            store.clone(),
+            config.compaction.clone(),
+            Arc::clone(&leases),
+        );
         Self {
             engine,
             store,
             config,
             status: Arc::new(FlushStatus::default()),
+            leases,
+            compactor,
             schema_files: HashMap::new(),
         }
+    }
+
+    /// The leases queries take so that compaction never deletes a file
+    /// under them.
+    pub fn leases(&self) -> Arc<QueryLeases> {
+        Arc::clone(&self.leases)
     }
 
     /// The status the flusher keeps up to date.
@@ -139,7 +161,8 @@ impl OfflineFlusher {
     }
 
     /// One round: finish an interrupted flush, flush what the log holds
-    /// (up to `max_rows`), then purge the files of deleted groups.
+    /// (up to `max_rows`), purge the files of deleted groups, then merge
+    /// small files.
     pub async fn round(&mut self) -> Result<()> {
         if let Some(plan) = self.engine.unfinished_flush()? {
             self.flush(plan).await?;
@@ -151,7 +174,8 @@ impl OfflineFlusher {
             self.engine.begin_flush(plan)?;
             self.write_and_commit(plan, entries).await?;
         }
-        self.purge_deleted_groups().await
+        self.purge_deleted_groups().await?;
+        self.compactor.round().await
     }
 
     /// Redoes a recorded plan from the entries still in the log.
@@ -277,14 +301,7 @@ async fn encode_file(
     tokio::task::spawn_blocking(move || {
         let width = entries_width(rows.iter());
         let batch = entries_to_batch_of_width(&group, width, rows.iter())?;
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-            .set_max_row_group_row_count(Some(128 * 1024))
-            .build();
-        let mut buffer = Vec::new();
-        let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(properties))?;
-        writer.write(&batch)?;
-        writer.close()?;
+        let buffer = encode_batches(batch.schema(), std::slice::from_ref(&batch))?;
         let event = rows.iter().map(|e| e.record.event_time_micros);
         let write = rows.iter().map(|e| e.write_micros);
         let meta = FileMeta {
@@ -300,4 +317,23 @@ async fn encode_file(
     })
     .await
     .map_err(|e| OfflineError::Config(format!("parquet encoder stopped: {e}")))?
+}
+
+/// Batches as one zstd Parquet file: the same writer settings for flushed
+/// and compacted files, so both are byte-for-byte reproducible.
+pub(crate) fn encode_batches(
+    schema: arrow::datatypes::SchemaRef,
+    batches: &[arrow::array::RecordBatch],
+) -> Result<Vec<u8>> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build();
+    let mut buffer = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(properties))?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.close()?;
+    Ok(buffer)
 }

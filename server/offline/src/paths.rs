@@ -86,6 +86,27 @@ impl OfflineRoot {
     }
 }
 
+/// The log range in a data file's name (`<first>-<last>-<part>.parquet`),
+/// for flushed and compacted files alike.
+pub fn data_file_range(path: &str) -> Option<(u64, u64)> {
+    let name = path.rsplit('/').next()?.strip_suffix(".parquet")?;
+    let mut parts = name.split('-');
+    let first = parts.next()?.parse().ok()?;
+    let last = parts.next()?.parse().ok()?;
+    Some((first, last))
+}
+
+/// The hour-partition folder of a data file: everything before its name.
+pub fn partition_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The file a compaction of files covering `first..=last` writes, in
+/// their partition folder.
+pub fn compacted_file(partition: &str, first: u64, last: u64) -> Path {
+    Path::from(format!("{partition}/{first:020}-{last:020}-c.parquet"))
+}
+
 fn group_dir_name(group: &FeatureGroup) -> String {
     format!(
         "{}-{}",

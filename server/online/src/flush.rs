@@ -22,8 +22,8 @@ use crate::db::cf;
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
 use crate::keys::{
-    CF_CATALOG, CF_OFFLINE_FILES, CF_OFFLINE_LOG, FLUSH_PLAN_KEY, FLUSHED_THROUGH_KEY,
-    group_record_range, log_key, offline_file_key, parse_log_key,
+    CF_CATALOG, CF_OFFLINE_FILES, CF_OFFLINE_LOG, COMPACTION_KEY, FLUSH_PLAN_KEY,
+    FLUSHED_THROUGH_KEY, group_record_range, log_key, offline_file_key, parse_log_key,
 };
 use crate::offline_log::{Backlog, OfflineLogEntry};
 
@@ -42,6 +42,17 @@ pub struct FlushedFile {
     pub path: String,
     /// The offline tier's own description of the file (opaque here).
     pub meta: Vec<u8>,
+}
+
+/// A compaction: small files of one group merged into one. Recorded before
+/// the output is written; `committed` once the file list has swapped the
+/// inputs for the output; removed once the inputs are deleted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CompactionPlan {
+    pub group_id: u64,
+    pub inputs: Vec<String>,
+    pub output: String,
+    pub committed: bool,
 }
 
 /// A group's offline data at one instant: files and unflushed entries.
@@ -169,6 +180,71 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner());
         db.write_opt(batch, &sync_options())?;
         *backlog = scan_remaining_backlog(db, next)?;
+        Ok(())
+    }
+
+    /// The compaction under way when the server stopped, if any.
+    pub fn unfinished_compaction(&self) -> Result<Option<CompactionPlan>> {
+        let db = &self.shared.db;
+        let Some(bytes) = db.get_cf(cf(db, CF_CATALOG), COMPACTION_KEY)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("offline/compaction: {e}")))
+    }
+
+    fn compaction_json(plan: &CompactionPlan) -> Result<Vec<u8>> {
+        serde_json::to_vec(plan)
+            .map_err(|e| StoreError::Corrupt(format!("offline/compaction: {e}")))
+    }
+
+    /// Durably records that a compaction is starting.
+    pub fn begin_compaction(&self, plan: &CompactionPlan) -> Result<()> {
+        let db = &self.shared.db;
+        db.put_cf_opt(
+            cf(db, CF_CATALOG),
+            COMPACTION_KEY,
+            Self::compaction_json(plan)?,
+            &sync_options(),
+        )?;
+        Ok(())
+    }
+
+    /// Swaps the plan's inputs for its output in the file list, and marks
+    /// the plan committed, in one atomic, synced batch.
+    pub fn commit_compaction(&self, plan: &CompactionPlan, output_meta: &[u8]) -> Result<()> {
+        let db = &self.shared.db;
+        let mut batch = WriteBatch::default();
+        for input in &plan.inputs {
+            batch.delete_cf(
+                cf(db, CF_OFFLINE_FILES),
+                offline_file_key(plan.group_id, input),
+            );
+        }
+        batch.put_cf(
+            cf(db, CF_OFFLINE_FILES),
+            offline_file_key(plan.group_id, &plan.output),
+            output_meta,
+        );
+        let committed = CompactionPlan {
+            committed: true,
+            ..plan.clone()
+        };
+        batch.put_cf(
+            cf(db, CF_CATALOG),
+            COMPACTION_KEY,
+            Self::compaction_json(&committed)?,
+        );
+        db.write_opt(batch, &sync_options())?;
+        Ok(())
+    }
+
+    /// Forgets the compaction: its inputs are deleted (or, uncommitted, its
+    /// output is).
+    pub fn end_compaction(&self) -> Result<()> {
+        let db = &self.shared.db;
+        db.delete_cf_opt(cf(db, CF_CATALOG), COMPACTION_KEY, &sync_options())?;
         Ok(())
     }
 

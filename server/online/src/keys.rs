@@ -9,6 +9,7 @@
 //! | `expiry` | `<expires_at sortable i64 BE><group id u64 BE><record id>` | empty |
 //! | `catalog` | `offline/flushed_through` | u64 BE, i64 BE: the first log sequence not yet in Parquet, and the write time of the last one that is |
 //! | `catalog` | `offline/flush_plan` | two u64 BE: the log range a flush in progress covers |
+//! | `catalog` | `offline/compaction` | JSON: the compaction in progress ([`CompactionPlan`](crate::flush::CompactionPlan)) |
 //! | `offline_log` | `<sequence u64 BE>` | an [`OfflineLogEntry`](crate::offline_log::OfflineLogEntry) |
 //! | `offline_files` | `<group id u64 BE><object path>` | the offline tier's description of a Parquet file |
 
@@ -31,6 +32,9 @@ pub const FLUSHED_THROUGH_KEY: &[u8] = b"offline/flushed_through";
 
 /// Catalog key of the flush in progress, if any.
 pub const FLUSH_PLAN_KEY: &[u8] = b"offline/flush_plan";
+
+/// Catalog key of the compaction in progress, if any.
+pub const COMPACTION_KEY: &[u8] = b"offline/compaction";
 
 /// Key of a file in the `offline_files` family.
 pub fn offline_file_key(group_id: u64, path: &str) -> Vec<u8> {

@@ -44,6 +44,6 @@ pub use control::{FeatureMetadataUpdate, GroupUpdate};
 pub use db::Durability;
 pub use engine::{DeleteRequest, Engine, EngineConfig, PutEntry, TargetStores};
 pub use error::{Result, StoreError};
-pub use flush::{FlushPlan, FlushedFile, OfflineView};
+pub use flush::{CompactionPlan, FlushPlan, FlushedFile, OfflineView};
 pub use offline_log::{Backlog, OfflineLogEntry};
 pub use reads::{BatchGetOutcome, BatchGetRequest, ListedRecord, RecordView};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use almanac_server::{Durability, FlusherConfig, ServerConfig, SqlConfig};
+use almanac_server::{CompactionConfig, Durability, FlusherConfig, ServerConfig, SqlConfig};
 use almanac_types::Limits;
 use almanac_types::time::SystemClock;
 use anyhow::{Context, Result};
@@ -50,6 +50,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             interval: Duration::from(args.flush_interval).max(Duration::from_millis(10)),
             max_rows: args.flush_max_rows.max(1),
             pause_before_commit: args.flush_pause_before_commit.into(),
+            compaction: CompactionConfig {
+                min_files: args.compact_min_files,
+                ..CompactionConfig::default()
+            },
             ..FlusherConfig::default()
         },
         shutdown_flush_timeout: Duration::from_secs(10),
