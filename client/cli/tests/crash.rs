@@ -80,14 +80,17 @@ async fn write_then_kill(server: ServerProcess, prefix: &str, target: usize) -> 
     acknowledged
 }
 
-/// Every record id in every Parquet file under `dir`, with repeats.
-fn parquet_ids(dir: &std::path::Path, ids: &mut Vec<String>) {
+/// Every record id in every Parquet file under `dir`, with repeats; returns
+/// the files' names.
+fn parquet_ids(dir: &std::path::Path, ids: &mut Vec<String>) -> Vec<String> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            parquet_ids(&path, ids);
+            names.extend(parquet_ids(&path, ids));
         } else if path.extension().is_some_and(|e| e == "parquet") {
+            names.push(path.display().to_string());
             let file = std::fs::File::open(&path).unwrap();
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
                 .unwrap()
@@ -104,6 +107,7 @@ fn parquet_ids(dir: &std::path::Path, ids: &mut Vec<String>) {
             }
         }
     }
+    names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,12 +115,15 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
     let data_dir = tempfile::tempdir().unwrap();
     // Flushing every 20 ms, each flush pausing 300 ms between writing its
     // files and committing them: the kills land in that window, where a
-    // flush is half done.
+    // flush is half done. Compacting every two small files, so merges run
+    // between the flushes too.
     let flags = [
         "--flush-interval",
         "20ms",
         "--flush-pause-before-commit",
         "300ms",
+        "--compact-min-files",
+        "2",
     ];
     let first = ServerProcess::start(data_dir.path(), &flags);
     let client = Client::connect(first.endpoint.clone()).await.unwrap();
@@ -179,7 +186,12 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
     // Parquet files plus what is left in the offline log hold each
     // acknowledged write exactly once, and no write twice.
     let mut ids = Vec::new();
-    parquet_ids(&data_dir.path().join("offline"), &mut ids);
+    let files = parquet_ids(&data_dir.path().join("offline"), &mut ids);
+    eprintln!(
+        "{} Parquet files, {} of them compacted",
+        files.len(),
+        files.iter().filter(|f| f.ends_with("-c.parquet")).count()
+    );
     let engine = Engine::open(EngineConfig::new(data_dir.path())).unwrap();
     let left = engine.read_offline_log(0, usize::MAX).unwrap();
     assert!(
