@@ -167,6 +167,33 @@ impl TestServer {
         }
     }
 
+    /// Waits until `group`'s offline status is `status`, and returns the
+    /// offline state then.
+    pub async fn wait_offline_status(
+        &self,
+        group: &str,
+        status: almanac_client::proto::OfflineStoreStatus,
+    ) -> almanac_client::proto::OfflineStoreState {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let state = self
+                .client
+                .describe_feature_group(group)
+                .await
+                .expect("describe")
+                .offline_store_state
+                .unwrap_or_default();
+            if state.status == status as i32 {
+                return state;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "offline status never became {status:?}: {state:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops the server in order and closes RocksDB.
     async fn halt(&mut self) {
         if let Some(stop) = self.stop.take() {

@@ -37,6 +37,19 @@ fn group_dir(server: &TestServer, description: &pb::FeatureGroupDescription) -> 
     std::path::PathBuf::from(path)
 }
 
+/// Adds the String feature `language` to `reviews`.
+async fn add_language(server: &TestServer) {
+    server
+        .client
+        .update_feature_group(pb::UpdateFeatureGroupRequest {
+            feature_group_name: "reviews".into(),
+            feature_additions: vec![scalar("language", pb::FeatureType::String)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn writes_land_in_hive_partitions_by_event_hour() {
     let server = TestServer::start_with(with_flushes).await;
@@ -178,15 +191,7 @@ async fn deletes_are_marker_rows_and_added_features_read_as_null() {
         .await
         .unwrap();
     server.wait_flushed().await;
-    server
-        .client
-        .update_feature_group(pb::UpdateFeatureGroupRequest {
-            feature_group_name: "reviews".into(),
-            feature_additions: vec![scalar("language", pb::FeatureType::String)],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    add_language(&server).await;
     let mut record = review("r2", "2026-03-01T02:00:00Z", 4);
     record.push(feature("language", "de"));
     server.client.put_record("reviews", record).await.unwrap();
@@ -267,24 +272,9 @@ async fn storage_failures_block_the_flusher_and_lose_nothing() {
             .await
             .unwrap();
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let state = loop {
-        let state = server
-            .client
-            .describe_feature_group("reviews")
-            .await
-            .unwrap()
-            .offline_store_state
-            .unwrap();
-        if state.status == pb::OfflineStoreStatus::Blocked as i32 {
-            break state;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never blocked: {state:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let state = server
+        .wait_offline_status("reviews", pb::OfflineStoreStatus::Blocked)
+        .await;
     assert_eq!(state.lag_entries, 5);
     assert!(!state.blocked_reason.is_empty());
     // Writes and queries go on.
@@ -396,15 +386,7 @@ async fn small_files_of_an_hour_are_merged_exactly_once() {
             .unwrap();
         server.wait_flushed().await;
     }
-    server
-        .client
-        .update_feature_group(pb::UpdateFeatureGroupRequest {
-            feature_group_name: "reviews".into(),
-            feature_additions: vec![scalar("language", pb::FeatureType::String)],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    add_language(&server).await;
     let mut record = review("r4", "2026-03-01T10:04:00Z", 4);
     record.push(feature("language", "de"));
     server.client.put_record("reviews", record).await.unwrap();

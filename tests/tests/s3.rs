@@ -27,16 +27,6 @@ fn list_keys(weed: &SeaweedFs, prefix: &str) -> Vec<String> {
         .collect()
 }
 
-async fn offline_state(server: &TestServer) -> pb::OfflineStoreState {
-    server
-        .client
-        .describe_feature_group("reviews")
-        .await
-        .unwrap()
-        .offline_store_state
-        .unwrap()
-}
-
 #[tokio::test]
 async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
     let mut weed = SeaweedFs::start("almanac");
@@ -91,29 +81,18 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
             .await
             .unwrap();
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let state = offline_state(&server).await;
-        if state.status == pb::OfflineStoreStatus::Blocked as i32 {
-            assert_eq!(state.lag_entries, 5, "{state:?}");
-            assert!(!state.blocked_reason.is_empty());
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never blocked: {state:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let state = server
+        .wait_offline_status("reviews", pb::OfflineStoreStatus::Blocked)
+        .await;
+    assert_eq!(state.lag_entries, 5, "{state:?}");
+    assert!(!state.blocked_reason.is_empty());
 
     // Back: the backlog drains by itself, nothing lost, nothing doubled.
     weed.resume();
     server.wait_flushed().await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while offline_state(&server).await.status != pb::OfflineStoreStatus::Active as i32 {
-        assert!(std::time::Instant::now() < deadline, "still blocked");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    server
+        .wait_offline_status("reviews", pb::OfflineStoreStatus::Active)
+        .await;
     assert_eq!(
         count(&server.client, "SELECT count(*) FROM reviews").await,
         8
