@@ -54,6 +54,22 @@ pub fn review(id: &str, event_time: &str, stars: i64) -> Vec<pb::FeatureValue> {
     ]
 }
 
+/// Writes reviews `r<i>` for each `i` in `ids`, with star rating `i`, one
+/// PutRecord each.
+pub async fn put_reviews(
+    client: &Client,
+    group: &str,
+    ids: std::ops::Range<i64>,
+    event_time: &str,
+) {
+    for i in ids {
+        client
+            .put_record(group, review(&format!("r{i}"), event_time, i))
+            .await
+            .expect("put review");
+    }
+}
+
 /// The star rating of a record read back, if any.
 pub fn stars(record: &Option<Vec<pb::FeatureValue>>) -> Option<i64> {
     record

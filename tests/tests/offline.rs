@@ -4,7 +4,7 @@
 
 use almanac_client::proto as pb;
 use almanac_client::values::{feature, scalar};
-use almanac_tests::fixtures::{create_reviews, review};
+use almanac_tests::fixtures::{create_reviews, put_reviews, review};
 use almanac_tests::sql::{count, query};
 use almanac_tests::{TestServer, run_python, with_flushes};
 
@@ -262,16 +262,7 @@ async fn storage_failures_block_the_flusher_and_lose_nothing() {
     // A plain file where the data folder goes makes every write fail.
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("data"), b"in the way").unwrap();
-    for i in 0..5 {
-        server
-            .client
-            .put_record(
-                "reviews",
-                review(&format!("r{i}"), "2026-03-01T00:00:00Z", i),
-            )
-            .await
-            .unwrap();
-    }
+    put_reviews(&server.client, "reviews", 0..5, "2026-03-01T00:00:00Z").await;
     let state = server
         .wait_offline_status("reviews", pb::OfflineStoreStatus::Blocked)
         .await;

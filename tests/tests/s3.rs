@@ -3,7 +3,7 @@
 //! turns the status Blocked without losing a write.
 
 use almanac_client::proto as pb;
-use almanac_tests::fixtures::{create_reviews, review};
+use almanac_tests::fixtures::{create_reviews, put_reviews};
 use almanac_tests::seaweed::SeaweedFs;
 use almanac_tests::sql::count;
 use almanac_tests::{TestServer, with_flushes};
@@ -44,16 +44,7 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
         "{location}"
     );
 
-    for i in 0..3 {
-        server
-            .client
-            .put_record(
-                "reviews",
-                review(&format!("r{i}"), "2026-03-01T05:00:00Z", i),
-            )
-            .await
-            .unwrap();
-    }
+    put_reviews(&server.client, "reviews", 0..3, "2026-03-01T05:00:00Z").await;
     server.wait_flushed().await;
     let keys = list_keys(&weed, "features/");
     let group = location.trim_start_matches("s3://almanac/");
@@ -71,16 +62,7 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
 
     // Outage: writes go on, the status says Blocked with the lag.
     weed.stop();
-    for i in 3..8 {
-        server
-            .client
-            .put_record(
-                "reviews",
-                review(&format!("r{i}"), "2026-03-01T06:00:00Z", i),
-            )
-            .await
-            .unwrap();
-    }
+    put_reviews(&server.client, "reviews", 3..8, "2026-03-01T06:00:00Z").await;
     let state = server
         .wait_offline_status("reviews", pb::OfflineStoreStatus::Blocked)
         .await;
