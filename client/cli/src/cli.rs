@@ -159,7 +159,8 @@ pub struct ServeArgs {
     /// Merge an hour partition's small files once it has this many (0: never).
     #[arg(long, env = "ALMANAC_COMPACT_MIN_FILES", default_value_t = 10)]
     pub compact_min_files: usize,
-    /// Test hook: pause between writing a flush's files and committing it.
+    /// Test hook: pause between writing a flush's or compaction's files and
+    /// committing them.
     #[arg(
         long,
         env = "ALMANAC_FLUSH_PAUSE_BEFORE_COMMIT",

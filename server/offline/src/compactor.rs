@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use almanac_online::{CompactionPlan, Engine};
 use almanac_types::FeatureGroup;
@@ -65,6 +66,8 @@ pub struct Compactor {
     /// The epoch of the committed compaction whose inputs wait for older
     /// queries; `None` after a restart, when no query is running.
     committed_epoch: Option<u64>,
+    /// See [`crate::FlusherConfig::pause_before_commit`].
+    pause_before_commit: Duration,
 }
 
 impl Compactor {
@@ -80,7 +83,14 @@ impl Compactor {
             config,
             leases,
             committed_epoch: None,
+            pause_before_commit: Duration::ZERO,
         }
+    }
+
+    /// Pauses between writing the output and committing (a test hook).
+    pub fn with_pause_before_commit(mut self, pause: Duration) -> Self {
+        self.pause_before_commit = pause;
+        self
     }
 
     /// Finishes the compaction in progress, if it can, then starts and
@@ -99,6 +109,9 @@ impl Compactor {
         };
         self.engine.begin_compaction(&plan)?;
         let meta = self.merge(&group, &plan, &metas).await?;
+        if !self.pause_before_commit.is_zero() {
+            tokio::time::sleep(self.pause_before_commit).await;
+        }
         self.engine.commit_compaction(&plan, &meta.encode())?;
         self.committed_epoch = Some(self.leases.advance());
         let committed = CompactionPlan {

@@ -45,9 +45,9 @@ pub struct FlusherConfig {
     pub max_backoff: Duration,
     /// When small files are merged.
     pub compaction: CompactionConfig,
-    /// A pause between writing a flush's files and committing it. Zero in
-    /// production; the crash test sets it so that a kill lands between the
-    /// two, where exactly-once is at stake.
+    /// A pause between writing a flush's or a compaction's files and
+    /// committing them. Zero in production; the crash tests set it so that
+    /// a kill lands between the two, where exactly-once is at stake.
     pub pause_before_commit: Duration,
 }
 
@@ -87,7 +87,8 @@ impl OfflineFlusher {
             store.clone(),
             config.compaction.clone(),
             Arc::clone(&leases),
-        );
+        )
+        .with_pause_before_commit(config.pause_before_commit);
         Self {
             engine,
             store,
@@ -146,8 +147,11 @@ impl OfflineFlusher {
             return;
         }
         let drain = async {
+            // Also finish a compaction whose replaced files wait for
+            // queries, which have all ended by now.
             while self.engine.offline_backlog_total() > 0
                 || self.engine.unfinished_flush().ok().flatten().is_some()
+                || self.engine.unfinished_compaction().ok().flatten().is_some()
             {
                 if let Err(error) = self.round().await {
                     tracing::warn!(%error, "offline flush at shutdown failed; the log keeps the rest");
