@@ -54,6 +54,15 @@ pub fn review(id: &str, event_time: &str, stars: i64) -> Vec<pb::FeatureValue> {
     ]
 }
 
+/// A BatchWriteRecord entry of `record` for `group`, to every store.
+pub fn batch_entry(group: &str, record: Vec<pb::FeatureValue>) -> pb::BatchWriteEntry {
+    pb::BatchWriteEntry {
+        feature_group_name: group.into(),
+        record,
+        ..Default::default()
+    }
+}
+
 /// Writes reviews `r<i>` for each `i` in `ids`, with star rating `i`, one
 /// PutRecord each.
 pub async fn put_reviews(

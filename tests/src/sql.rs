@@ -50,3 +50,13 @@ pub async fn count(client: &Client, sql: &str) -> i64 {
         .parse()
         .unwrap_or_else(|_| panic!("not a number: {rows:?}"))
 }
+
+/// Asserts that the `reviews` table holds `rows` rows, each a different
+/// review: nothing lost, nothing doubled.
+pub async fn assert_each_review_once(client: &Client, rows: i64) {
+    assert_eq!(count(client, "SELECT count(*) FROM reviews").await, rows);
+    assert_eq!(
+        count(client, "SELECT count(DISTINCT review_id) FROM reviews").await,
+        rows
+    );
+}

@@ -3,16 +3,9 @@
 use almanac_client::proto as pb;
 use almanac_client::values::feature;
 use almanac_tests::TestServer;
+use almanac_tests::fixtures::batch_entry as entry;
 use almanac_tests::fixtures::{code, create_reviews, review, stars};
 use tonic::Code;
-
-fn entry(group: &str, record: Vec<pb::FeatureValue>) -> pb::BatchWriteEntry {
-    pb::BatchWriteEntry {
-        feature_group_name: group.into(),
-        record,
-        ..Default::default()
-    }
-}
 
 #[tokio::test]
 async fn batch_write_writes_the_valid_entries_and_reports_the_rest() {

@@ -4,8 +4,8 @@
 
 use almanac_client::proto as pb;
 use almanac_client::values::{feature, scalar};
-use almanac_tests::fixtures::{create_reviews, put_reviews, review};
-use almanac_tests::sql::{count, query};
+use almanac_tests::fixtures::{batch_entry, create_reviews, put_reviews, review};
+use almanac_tests::sql::{assert_each_review_once, count, query};
 use almanac_tests::{TestServer, run_python, with_flushes};
 
 fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -142,10 +142,9 @@ async fn every_write_is_seen_exactly_once_while_flushes_run() {
     let mut written = 0;
     for round in 0..30 {
         let entries: Vec<_> = (0..20)
-            .map(|i| pb::BatchWriteEntry {
-                feature_group_name: "reviews".into(),
-                record: review(&format!("r{round}-{i}"), "2026-03-01T00:00:00Z", i),
-                ..Default::default()
+            .map(|i| {
+                let record = review(&format!("r{round}-{i}"), "2026-03-01T00:00:00Z", i);
+                batch_entry("reviews", record)
             })
             .collect();
         let response = server
@@ -162,18 +161,7 @@ async fn every_write_is_seen_exactly_once_while_flushes_run() {
         tokio::time::sleep(std::time::Duration::from_millis(7)).await;
     }
     server.wait_flushed().await;
-    assert_eq!(
-        count(&server.client, "SELECT count(*) FROM reviews").await,
-        written
-    );
-    assert_eq!(
-        count(
-            &server.client,
-            "SELECT count(DISTINCT review_id) FROM reviews"
-        )
-        .await,
-        written
-    );
+    assert_each_review_once(&server.client, written).await;
 }
 
 #[tokio::test]
@@ -290,18 +278,7 @@ async fn storage_failures_block_the_flusher_and_lose_nothing() {
         .unwrap();
     assert_eq!(state.status, pb::OfflineStoreStatus::Active as i32);
     assert_eq!(state.lag_entries, 0);
-    assert_eq!(
-        count(&server.client, "SELECT count(*) FROM reviews").await,
-        6
-    );
-    assert_eq!(
-        count(
-            &server.client,
-            "SELECT count(DISTINCT review_id) FROM reviews"
-        )
-        .await,
-        6
-    );
+    assert_each_review_once(&server.client, 6).await;
     // The flush that failed is redone as planned (r0-r4), then r5 follows.
     assert_eq!(parquet_files(&dir).len(), 2);
 }

@@ -2,7 +2,7 @@
 
 use almanac_client::proto as pb;
 use almanac_tests::TestServer;
-use almanac_tests::fixtures::{code, create_reviews, review, stars};
+use almanac_tests::fixtures::{batch_entry, code, create_reviews, review, stars};
 use tonic::Code;
 
 #[tokio::test]
@@ -141,11 +141,7 @@ async fn list_records_pages_through_every_id_once() {
     let ids: Vec<String> = (0..25).map(|i| format!("id-{i:03}")).collect();
     let entries = ids
         .iter()
-        .map(|id| pb::BatchWriteEntry {
-            feature_group_name: "reviews".into(),
-            record: review(id, "2026-01-02T00:00:00Z", 1),
-            ..Default::default()
-        })
+        .map(|id| batch_entry("reviews", review(id, "2026-01-02T00:00:00Z", 1)))
         .collect();
     c.batch_write_record(pb::BatchWriteRecordRequest { entries })
         .await

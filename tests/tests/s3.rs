@@ -5,7 +5,7 @@
 use almanac_client::proto as pb;
 use almanac_tests::fixtures::{create_reviews, put_reviews};
 use almanac_tests::seaweed::SeaweedFs;
-use almanac_tests::sql::count;
+use almanac_tests::sql::{assert_each_review_once, count};
 use almanac_tests::{TestServer, with_flushes};
 
 fn list_keys(weed: &SeaweedFs, prefix: &str) -> Vec<String> {
@@ -75,18 +75,7 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
     server
         .wait_offline_status("reviews", pb::OfflineStoreStatus::Active)
         .await;
-    assert_eq!(
-        count(&server.client, "SELECT count(*) FROM reviews").await,
-        8
-    );
-    assert_eq!(
-        count(
-            &server.client,
-            "SELECT count(DISTINCT review_id) FROM reviews"
-        )
-        .await,
-        8
-    );
+    assert_each_review_once(&server.client, 8).await;
     let data = list_keys(&weed, "features/")
         .into_iter()
         .filter(|k| k.ends_with(".parquet"))

@@ -4,7 +4,7 @@
 
 use almanac_client::proto as pb;
 use almanac_tests::TestServer;
-use almanac_tests::fixtures::{create_reviews, review};
+use almanac_tests::fixtures::{batch_entry, create_reviews, review};
 use almanac_tests::sql::{count, query, query_error};
 use tonic::Code;
 
@@ -25,11 +25,7 @@ async fn the_seed_query_ranks_products_by_average_rating() {
         for i in 0..reviews {
             let mut record = review(&format!("{product}-{i}"), "2026-03-01T00:00:00Z", stars);
             record[2] = almanac_client::values::feature("product_id", product);
-            entries.push(pb::BatchWriteEntry {
-                feature_group_name: "reviews".into(),
-                record,
-                ..Default::default()
-            });
+            entries.push(batch_entry("reviews", record));
         }
     }
     server

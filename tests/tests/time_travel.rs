@@ -4,7 +4,7 @@
 //! the log, queried at and around every event time.
 
 use almanac_client::proto as pb;
-use almanac_tests::fixtures::review;
+use almanac_tests::fixtures::{batch_entry, review};
 use almanac_tests::sql::query;
 use almanac_tests::{TestServer, with_flushes};
 use almanac_types::time::format_iso8601;
@@ -58,14 +58,9 @@ async fn check(ops: Vec<Op>) {
             Op::Batch(versions) => {
                 let entries = versions
                     .iter()
-                    .map(|&(id, hour, stars)| pb::BatchWriteEntry {
-                        feature_group_name: "reviews".into(),
-                        record: review(
-                            &format!("r{id}"),
-                            &format_iso8601(BASE + hour * HOUR),
-                            stars,
-                        ),
-                        ..Default::default()
+                    .map(|&(id, hour, stars)| {
+                        let time = format_iso8601(BASE + hour * HOUR);
+                        batch_entry("reviews", review(&format!("r{id}"), &time, stars))
                     })
                     .collect();
                 let response = server

@@ -36,6 +36,27 @@ fn group() -> pb::CreateFeatureGroupRequest {
     }
 }
 
+/// Flushing every 20 ms, each flush and each compaction pausing 300 ms
+/// between writing its files and committing them, so that kills land in
+/// that window where exactly-once is at stake; compacting every two small
+/// files, so merges run between the flushes.
+const FLAGS: [&str; 6] = [
+    "--flush-interval",
+    "20ms",
+    "--flush-pause-before-commit",
+    "300ms",
+    "--compact-min-files",
+    "2",
+];
+
+/// Starts the real binary with [`FLAGS`] and creates the `events` group.
+async fn start_with_group(data_dir: &std::path::Path) -> ServerProcess {
+    let server = ServerProcess::start(data_dir, &FLAGS);
+    let client = Client::connect(server.endpoint.clone()).await.unwrap();
+    client.create_feature_group(group()).await.unwrap();
+    server
+}
+
 /// Writes from `WRITERS` concurrent clients until `kill_when` (given the
 /// number acknowledged so far) says so, or 20 s pass, then kills the server
 /// with SIGKILL while writes and flushes are in flight. Returns the
@@ -118,28 +139,13 @@ fn parquet_ids(dir: &std::path::Path, ids: &mut Vec<String>) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_exactly_once() {
     let data_dir = tempfile::tempdir().unwrap();
-    // Flushing every 20 ms, each flush pausing 300 ms between writing its
-    // files and committing them: the kills land in that window, where a
-    // flush is half done. Compacting every two small files, so merges run
-    // between the flushes too.
-    let flags = [
-        "--flush-interval",
-        "20ms",
-        "--flush-pause-before-commit",
-        "300ms",
-        "--compact-min-files",
-        "2",
-    ];
-    let first = ServerProcess::start(data_dir.path(), &flags);
-    let client = Client::connect(first.endpoint.clone()).await.unwrap();
-    client.create_feature_group(group()).await.unwrap();
-    let mut first = Some(first);
+    let mut first = Some(start_with_group(data_dir.path()).await);
     let mut acknowledged = Vec::new();
     let mut interrupted_flushes = 0;
     for cycle in 0..3 {
         let server = first
             .take()
-            .unwrap_or_else(|| ServerProcess::start(data_dir.path(), &flags));
+            .unwrap_or_else(|| ServerProcess::start(data_dir.path(), &FLAGS));
         acknowledged.extend(write_then_kill(server, &format!("c{cycle}"), |n| n >= 3000).await);
         let engine = Engine::open(EngineConfig::new(data_dir.path())).unwrap();
         if engine.unfinished_flush().unwrap().is_some() {
@@ -152,7 +158,7 @@ async fn acknowledged_writes_survive_sigkill_exactly_once() {
         "no kill landed in the middle of a flush"
     );
 
-    check_exactly_once(data_dir.path(), &flags, &acknowledged).await;
+    check_exactly_once(data_dir.path(), &FLAGS, &acknowledged).await;
 }
 
 /// Restarts the real binary over `data_dir` and checks that every
@@ -265,21 +271,8 @@ fn compaction_in_progress(dir: &std::path::Path) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_in_the_middle_of_a_compaction_loses_and_doubles_nothing() {
     let data_dir = tempfile::tempdir().unwrap();
-    // Compacting every two small files, each compaction pausing 300 ms
-    // between writing its output and committing it.
-    let flags = [
-        "--flush-interval",
-        "20ms",
-        "--flush-pause-before-commit",
-        "300ms",
-        "--compact-min-files",
-        "2",
-    ];
     let offline = data_dir.path().join("offline");
-    let first = ServerProcess::start(data_dir.path(), &flags);
-    let client = Client::connect(first.endpoint.clone()).await.unwrap();
-    client.create_feature_group(group()).await.unwrap();
-    let mut first = Some(first);
+    let mut first = Some(start_with_group(data_dir.path()).await);
     let mut acknowledged = Vec::new();
     let mut interrupted = false;
     // A kill seen mid-compaction almost always finds it unfinished; should
@@ -287,7 +280,7 @@ async fn a_kill_in_the_middle_of_a_compaction_loses_and_doubles_nothing() {
     for attempt in 0..5 {
         let server = first
             .take()
-            .unwrap_or_else(|| ServerProcess::start(data_dir.path(), &flags));
+            .unwrap_or_else(|| ServerProcess::start(data_dir.path(), &FLAGS));
         let prefix = format!("a{attempt}");
         acknowledged
             .extend(write_then_kill(server, &prefix, |_| compaction_in_progress(&offline)).await);
@@ -304,5 +297,5 @@ async fn a_kill_in_the_middle_of_a_compaction_loses_and_doubles_nothing() {
         }
     }
     assert!(interrupted, "no kill landed in the middle of a compaction");
-    check_exactly_once(data_dir.path(), &flags, &acknowledged).await;
+    check_exactly_once(data_dir.path(), &FLAGS, &acknowledged).await;
 }

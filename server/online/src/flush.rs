@@ -23,9 +23,9 @@ use crate::engine::Engine;
 use crate::error::{Result, StoreError};
 use crate::keys::{
     CF_CATALOG, CF_OFFLINE_FILES, CF_OFFLINE_LOG, COMPACTION_KEY, FLUSH_PLAN_KEY,
-    FLUSHED_THROUGH_KEY, group_record_range, log_key, offline_file_key, parse_log_key,
+    FLUSHED_THROUGH_KEY, group_record_range, log_key, offline_file_key,
 };
-use crate::offline_log::{Backlog, OfflineLogEntry};
+use crate::offline_log::OfflineLogEntry;
 
 /// The log range a flush covers: sequences `first..=last`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +171,7 @@ impl Engine {
             FLUSHED_THROUGH_KEY,
             [next.to_be_bytes(), last_write_micros.to_be_bytes()].concat(),
         );
+        let flushed = count_entries(db, plan)?;
         // The writer holds this lock across its own commits, so every entry
         // the flush read has been counted before it is taken off here.
         let mut backlog = self
@@ -179,7 +180,23 @@ impl Engine {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         db.write_opt(batch, &sync_options())?;
-        *backlog = scan_remaining_backlog(db, next)?;
+        let mut still_waiting = Vec::new();
+        for (group_id, count) in flushed {
+            let Some(group) = backlog.get_mut(&group_id) else {
+                continue;
+            };
+            group.entries = group.entries.saturating_sub(count);
+            if group.entries == 0 {
+                backlog.remove(&group_id);
+            } else {
+                still_waiting.push(group_id);
+            }
+        }
+        for (group_id, oldest) in first_invocations(db, next, still_waiting)? {
+            if let Some(group) = backlog.get_mut(&group_id) {
+                group.oldest_api_invocation_micros = Some(oldest);
+            }
+        }
         Ok(())
     }
 
@@ -336,18 +353,43 @@ fn read_files(db: &DB, group_id: u64, mut options: ReadOptions) -> Result<Vec<(S
     Ok(files)
 }
 
-/// Counts the entries left in the log from `from` on, per group.
-fn scan_remaining_backlog(db: &DB, from: u64) -> Result<HashMap<u64, Backlog>> {
-    let mut backlog: HashMap<u64, Backlog> = HashMap::new();
+/// The number of entries of each group in the plan's range.
+fn count_entries(db: &DB, plan: FlushPlan) -> Result<HashMap<u64, u64>> {
+    let mut counts: HashMap<u64, u64> = HashMap::new();
+    let mut options = ReadOptions::default();
+    options.set_iterate_upper_bound(log_key(plan.last + 1));
+    let start = log_key(plan.first);
+    for item in db.iterator_cf_opt(
+        cf(db, CF_OFFLINE_LOG),
+        options,
+        IteratorMode::From(&start, Direction::Forward),
+    ) {
+        let (_, value) = item?;
+        *counts
+            .entry(OfflineLogEntry::decode_header(&value)?.0)
+            .or_default() += 1;
+    }
+    Ok(counts)
+}
+
+/// The invocation time of the first entry from `from` on of each of
+/// `groups` (all of which have one); reads only as far as it must.
+fn first_invocations(db: &DB, from: u64, mut groups: Vec<u64>) -> Result<Vec<(u64, i64)>> {
+    let mut found = Vec::with_capacity(groups.len());
     let start = log_key(from);
     for item in db.iterator_cf(
         cf(db, CF_OFFLINE_LOG),
         IteratorMode::From(&start, Direction::Forward),
     ) {
-        let (key, value) = item?;
-        parse_log_key(&key).ok_or_else(|| StoreError::Corrupt("offline log key".into()))?;
+        if groups.is_empty() {
+            break;
+        }
+        let (_, value) = item?;
         let (group_id, api) = OfflineLogEntry::decode_header(&value)?;
-        backlog.entry(group_id).or_default().add(api);
+        if let Some(position) = groups.iter().position(|&g| g == group_id) {
+            groups.swap_remove(position);
+            found.push((group_id, api));
+        }
     }
-    Ok(backlog)
+    Ok(found)
 }
