@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use almanac_offline::{Lease, OfflineStore, QueryLeases};
 use almanac_online::Engine;
+use almanac_types::dataset::DatasetRequest;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
@@ -22,6 +23,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use tokio::time::Sleep;
 
 use crate::catalog::{AlmanacCatalog, CATALOG, GroupTables, SCHEMA};
+use crate::dataset::{self, entities::EntityTable};
 use crate::dialect::AlmanacDialect;
 use crate::error::{Result, SqlError};
 use crate::guard::check_read_only;
@@ -174,6 +176,17 @@ impl SqlEngine {
         let batches = tokio::time::timeout_at(deadline, run)
             .await
             .map_err(|_| self.timed_out())??;
+        Ok(self.limited(batches, lease, deadline))
+    }
+
+    /// A running query's batches, ended with an error at its deadline and
+    /// holding its lease on the files until dropped.
+    fn limited(
+        &self,
+        batches: SendableRecordBatchStream,
+        lease: Lease,
+        deadline: tokio::time::Instant,
+    ) -> QueryStream {
         let schema = batches.schema();
         let batches: SendableRecordBatchStream = Box::pin(DeadlineStream {
             inner: batches,
@@ -182,7 +195,31 @@ impl SqlEngine {
             done: false,
             _lease: lease,
         });
-        Ok(QueryStream { schema, batches })
+        QueryStream { schema, batches }
+    }
+
+    /// Builds a point-in-time dataset for `entities` (see [`crate::dataset`]),
+    /// under the same memory and time limits as a query.
+    pub async fn build_dataset(
+        &self,
+        request: &DatasetRequest,
+        entities: EntityTable,
+    ) -> Result<QueryStream> {
+        let lease = self.leases.acquire();
+        let deadline = tokio::time::Instant::now() + self.config.timeout;
+        let run = async {
+            let context = self.context()?;
+            dataset::build(&context, &self.tables, request, entities).await
+        };
+        let batches = tokio::time::timeout_at(deadline, run)
+            .await
+            .map_err(|_| self.timed_out())??;
+        Ok(self.limited(batches, lease, deadline))
+    }
+
+    /// The memory one query may hold.
+    pub fn memory_limit_bytes(&self) -> usize {
+        self.config.memory_limit_bytes
     }
 
     /// The schema `sql` would return, without running it.

@@ -9,6 +9,9 @@ pub enum SqlError {
     /// Bad SQL, an unknown table or column, a type error.
     #[error("{0}")]
     Invalid(String),
+    /// A feature group the request names does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// A statement that would change something, or read files or URLs:
     /// the SQL interface is read-only.
     #[error("{0}")]
@@ -46,6 +49,7 @@ impl From<DataFusionError> for SqlError {
             }
             DataFusionError::External(inner) => match inner.downcast_ref::<SqlError>() {
                 Some(SqlError::Invalid(m)) => SqlError::Invalid(m.clone()),
+                Some(SqlError::NotFound(m)) => SqlError::NotFound(m.clone()),
                 Some(SqlError::ReadOnly(m)) => SqlError::ReadOnly(m.clone()),
                 Some(SqlError::OverLimit(m)) => SqlError::OverLimit(m.clone()),
                 Some(SqlError::Unavailable(m)) => SqlError::Unavailable(m.clone()),
@@ -60,6 +64,22 @@ impl From<DataFusionError> for SqlError {
 /// planning: ..."); users need only what follows.
 fn clean(message: &str) -> String {
     message.trim().to_owned()
+}
+
+impl From<arrow::error::ArrowError> for SqlError {
+    fn from(error: arrow::error::ArrowError) -> Self {
+        SqlError::from(DataFusionError::from(error))
+    }
+}
+
+impl From<almanac_types::Error> for SqlError {
+    fn from(error: almanac_types::Error) -> Self {
+        match error {
+            almanac_types::Error::Invalid(m) => SqlError::Invalid(m),
+            almanac_types::Error::OverLimit(m) => SqlError::OverLimit(m),
+            almanac_types::Error::Corrupt(m) => SqlError::Internal(m),
+        }
+    }
 }
 
 impl From<almanac_online::StoreError> for SqlError {

@@ -5,7 +5,8 @@
 //! acknowledged write at once. Time travel comes as the table functions
 //! `as_of` and `as_written` and as `FOR SYSTEM_TIME AS OF`. Only queries
 //! run: the guard refuses writes, DDL, `COPY`, `SET` and file reads, and
-//! each query has a memory limit and a deadline.
+//! each query has a memory limit and a deadline. Point-in-time datasets
+//! (training sets) are built here too, under the same limits.
 //!
 //! # Layout
 //!
@@ -18,6 +19,8 @@
 //! - [`as_of`]: the table `as_of` returns, and [`latest`]: its operator,
 //!   which keeps each record id's latest live version in one pass over
 //!   sorted input.
+//! - [`dataset`]: point-in-time datasets: an as-of merge join of feature
+//!   groups onto an entity table.
 //! - [`guard`]: the read-only guard.
 //! - [`dialect`]: the SQL dialect (generic plus table versioning).
 //! - [`error`]: the [`SqlError`] enum.
@@ -25,6 +28,7 @@
 pub mod as_of;
 pub mod bounds;
 pub mod catalog;
+pub mod dataset;
 pub mod dialect;
 pub mod engine;
 pub mod error;
@@ -33,5 +37,6 @@ pub mod latest;
 pub mod table;
 pub mod time_travel;
 
+pub use dataset::entities::EntityTable;
 pub use engine::{QueryStream, SqlConfig, SqlEngine};
 pub use error::{Result, SqlError};

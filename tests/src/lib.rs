@@ -7,8 +7,10 @@
 //! - [`TestServer`]: start, stop and restart a server.
 //! - [`fixtures`]: feature groups and records the tests share.
 //! - [`sql`]: running queries and reading their results as text.
+//! - [`dataset`]: building datasets and reading them as text.
 //! - [`seaweed`]: SeaweedFS, a real S3 server, on loopback.
 
+pub mod dataset;
 pub mod fixtures;
 pub mod seaweed;
 pub mod sql;

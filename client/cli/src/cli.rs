@@ -60,6 +60,9 @@ pub enum Command {
     /// Run a read-only SQL query over the offline store (every feature
     /// group is a table; time travel with as_of or FOR SYSTEM_TIME AS OF).
     Query(QueryArgs),
+    /// Build a point-in-time-correct training set: for each entity row,
+    /// the features as they were at its event time, never later.
+    Dataset(DatasetArgs),
 }
 
 /// How `almanac query` writes its result.
@@ -85,6 +88,41 @@ pub struct QueryArgs {
     /// Write the result to this file instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// The entity table: ids and an event time per row (.parquet, .csv or
+    /// .tsv with a header).
+    #[arg(long)]
+    pub entities: PathBuf,
+    /// Features to join, as GROUP:F1,F2,... (GROUP alone: all of its
+    /// features); repeat for more groups.
+    #[arg(long = "feature", required = true)]
+    pub features: Vec<String>,
+    /// A group's look-back, as GROUP=DURATION (e.g. driver_stats=2h):
+    /// older versions do not count.
+    #[arg(long = "ttl")]
+    pub ttls: Vec<String>,
+    /// The store as it was at this instant (ISO-8601 UTC): later writes
+    /// do not count.
+    #[arg(long)]
+    pub written_before: Option<String>,
+    /// The entity column holding a group's record ids, as
+    /// ENTITY_COLUMN=GROUP.RECORD_IDENTIFIER (by default the column named
+    /// like the record identifier).
+    #[arg(long = "join-on")]
+    pub join_on: Vec<String>,
+    /// The entity table's event-time column (by default `event_time`,
+    /// `event_timestamp`, a group's event-time name or the only timestamp
+    /// column).
+    #[arg(long)]
+    pub event_time: Option<String>,
+    /// Where to write the dataset (.parquet or .csv).
+    #[arg(long)]
+    pub output: PathBuf,
     #[command(flatten)]
     pub client: ClientOptions,
 }

@@ -8,6 +8,7 @@
 //! - [`Client`]: one method per RPC, plus conveniences such as
 //!   [`Client::get_record`] returning `None` for a missing record.
 //! - [`query`]: SQL over Arrow Flight SQL, as Arrow record batches.
+//! - [`dataset`]: point-in-time datasets over Arrow Flight `DoExchange`.
 //! - [`values`]: building feature values and records from Rust values.
 //! - [`ClientError`]: transport failures and gRPC statuses.
 //!
@@ -27,6 +28,7 @@
 //! ```
 
 mod client;
+pub mod dataset;
 mod error;
 pub mod query;
 pub mod values;

@@ -61,7 +61,7 @@ impl Client {
     }
 }
 
-fn flight_error(error: impl Into<FlightError>) -> ClientError {
+pub(crate) fn flight_error(error: impl Into<FlightError>) -> ClientError {
     match error.into() {
         FlightError::Tonic(status) => ClientError::Status(*status),
         other => ClientError::Flight(other.to_string()),

@@ -2,16 +2,22 @@
 //! prepared statements, which JDBC uses), GetCatalogs, GetDbSchemas,
 //! GetTables, GetTableTypes and GetSqlInfo, so that ADBC, JDBC and
 //! `pyarrow.flight` clients work unchanged. Results stream batch by batch.
+//! `DoExchange` builds point-in-time datasets: the entity table goes in as
+//! Arrow, with the request as JSON in the descriptor's command, and the
+//! dataset streams back.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
 use almanac_sql::catalog::{CATALOG, SCHEMA};
-use almanac_sql::{SqlEngine, SqlError};
+use almanac_sql::{EntityTable, SqlEngine, SqlError};
+use almanac_types::dataset::DatasetRequest;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
+use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
+use arrow_flight::flight_descriptor::DescriptorType;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
@@ -22,10 +28,10 @@ use arrow_flight::sql::{
     CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
-    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
-    SchemaAsIpc, Ticket,
+    FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
+    IpcMessage, SchemaAsIpc, Ticket,
 };
-use futures::{Stream, TryStreamExt, stream};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -87,14 +93,58 @@ impl FlightSqlEndpoint {
 
     async fn run(&self, sql: &str) -> Result<Response<FlightDataStream>, Status> {
         let query = self.sql.execute(sql).await.map_err(sql_status)?;
-        let batches = query
-            .batches
-            .map_err(|e| FlightError::Tonic(Box::new(sql_status(SqlError::from(e)))));
+        Ok(Self::encode(query.schema, query.batches))
+    }
+
+    /// Streams result batches as Flight data, errors as statuses.
+    fn encode(
+        schema: arrow::datatypes::SchemaRef,
+        batches: datafusion::execution::SendableRecordBatchStream,
+    ) -> Response<FlightDataStream> {
+        let batches =
+            batches.map_err(|e| FlightError::Tonic(Box::new(sql_status(SqlError::from(e)))));
         let stream = FlightDataEncoderBuilder::new()
-            .with_schema(query.schema)
+            .with_schema(schema)
             .build(batches)
             .map_err(flight_status);
-        Ok(Response::new(Box::pin(stream)))
+        Response::new(Box::pin(stream))
+    }
+
+    /// Reads the entity table of a dataset exchange, whose first message
+    /// has been read already; a table over the query memory limit is
+    /// refused.
+    async fn receive_entities(
+        &self,
+        first: FlightData,
+        rest: Streaming<FlightData>,
+    ) -> Result<EntityTable, Status> {
+        let messages = stream::once(async move { Ok(first) })
+            .chain(rest)
+            .map_err(|status| FlightError::Tonic(Box::new(status)));
+        let mut decoder = FlightRecordBatchStream::new_from_flight_data(messages);
+        let limit = self.sql.memory_limit_bytes();
+        let mut batches = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(batch) = decoder.try_next().await.map_err(|e| match e {
+            FlightError::Tonic(status) => *status,
+            other => {
+                Status::invalid_argument(format!("the entity table is not valid Arrow: {other}"))
+            }
+        })? {
+            bytes += batch.get_array_memory_size();
+            if bytes > limit {
+                return Err(Status::resource_exhausted(format!(
+                    "the entity table is over the query memory limit of {} MiB",
+                    limit >> 20
+                )));
+            }
+            batches.push(batch);
+        }
+        let schema = decoder
+            .schema()
+            .cloned()
+            .ok_or_else(|| Status::invalid_argument("the entity table has no schema"))?;
+        Ok(EntityTable { schema, batches })
     }
 
     fn one_batch(batch: RecordBatch) -> Response<FlightDataStream> {
@@ -336,6 +386,40 @@ impl FlightSqlService for FlightSqlEndpoint {
             "the SQL interface is read-only; '{}' is refused",
             message.type_url
         )))
+    }
+
+    /// Builds a point-in-time dataset: the descriptor's command is the
+    /// request (JSON), the stream the entity table; the dataset streams
+    /// back.
+    async fn do_exchange_fallback(
+        &self,
+        request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<<Self as FlightService>::DoExchangeStream>, Status> {
+        let mut input = request.into_inner();
+        let first = input
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("the exchange sent no message"))?;
+        let command = first
+            .flight_descriptor
+            .as_ref()
+            .filter(|d| d.r#type == DescriptorType::Cmd as i32)
+            .map(|d| d.cmd.clone())
+            .ok_or_else(|| {
+                Status::invalid_argument(
+                    "the exchange's first message must carry a command descriptor \
+                     (a dataset request)",
+                )
+            })?;
+        let dataset = DatasetRequest::from_command(&command)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let entities = self.receive_entities(first, input).await?;
+        let result = self
+            .sql
+            .build_dataset(&dataset, entities)
+            .await
+            .map_err(sql_status)?;
+        Ok(Self::encode(result.schema, result.batches))
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}

@@ -31,6 +31,7 @@ pub fn sql_status(error: SqlError) -> Status {
     let message = error.to_string();
     match error {
         SqlError::Invalid(_) => Status::invalid_argument(message),
+        SqlError::NotFound(_) => Status::not_found(message),
         SqlError::ReadOnly(_) => Status::permission_denied(message),
         SqlError::OverLimit(_) => Status::resource_exhausted(message),
         SqlError::Unavailable(_) => Status::unavailable(message),

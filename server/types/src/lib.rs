@@ -12,9 +12,11 @@
 //!   naming the offending feature on every error.
 //! - [`codec`]: the compact binary encoding of a record version, which
 //!   carries its schema version so that adding features never rewrites data.
+//! - [`dataset`]: the request to build a point-in-time dataset.
 //! - [`error`]: this crate's error type.
 
 pub mod codec;
+pub mod dataset;
 pub mod error;
 pub mod names;
 pub mod schema;

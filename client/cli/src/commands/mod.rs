@@ -1,5 +1,6 @@
 //! Running a parsed command line.
 
+mod dataset;
 mod groups;
 mod query;
 mod records;
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::DeleteRecord(args) => records::delete(args).await,
         Command::ListRecords(args) => records::list(args).await,
         Command::Query(args) => query::run(args).await,
+        Command::Dataset(args) => dataset::run(args).await,
     }
 }
 

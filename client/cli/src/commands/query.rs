@@ -39,7 +39,8 @@ pub async fn run(args: QueryArgs) -> Result<()> {
     writer.finish()
 }
 
-enum BatchWriter {
+/// Writes result batches in one of the output formats.
+pub(super) enum BatchWriter {
     Table(Box<dyn Write + Send>, Vec<RecordBatch>),
     Csv(arrow::csv::Writer<Box<dyn Write + Send>>),
     Json(arrow::json::LineDelimitedWriter<Box<dyn Write + Send>>),
@@ -47,7 +48,7 @@ enum BatchWriter {
 }
 
 impl BatchWriter {
-    fn new(
+    pub(super) fn new(
         format: QueryFormat,
         sink: Box<dyn Write + Send>,
         schema: &arrow::datatypes::SchemaRef,
@@ -73,7 +74,7 @@ impl BatchWriter {
         })
     }
 
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    pub(super) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
             Self::Table(_, batches) => batches.push(batch.clone()),
             Self::Csv(writer) => writer.write(batch)?,
@@ -83,7 +84,7 @@ impl BatchWriter {
         Ok(())
     }
 
-    fn finish(self) -> Result<()> {
+    pub(super) fn finish(self) -> Result<()> {
         match self {
             Self::Table(mut sink, batches) => {
                 let rows: usize = batches.iter().map(|b| b.num_rows()).sum();

@@ -1,0 +1,80 @@
+//! Point-in-time datasets over Arrow Flight `DoExchange`:
+//! [`Client::build_dataset`] sends the entity table as Arrow with the
+//! request in the descriptor, and the dataset streams back as Arrow.
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use arrow_flight::FlightDescriptor;
+use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_client::FlightServiceClient;
+use futures::{StreamExt, TryStreamExt, stream};
+
+pub use almanac_types::dataset::{DatasetRequest, FeatureSelection};
+
+use crate::client::Client;
+use crate::error::ClientError;
+use crate::query::{QueryResult, flight_error};
+
+impl Client {
+    /// Joins the selected features onto `entities` as of each row's event
+    /// time. The result has one row per entity row, in the same order:
+    /// the entity columns, then the features.
+    pub async fn build_dataset(
+        &self,
+        request: &DatasetRequest,
+        schema: SchemaRef,
+        entities: Vec<RecordBatch>,
+    ) -> Result<QueryResult, ClientError> {
+        let descriptor = FlightDescriptor::new_cmd(request.to_command());
+        let messages: Vec<_> = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .with_flight_descriptor(Some(descriptor))
+            .build(stream::iter(entities.into_iter().map(Ok)))
+            .try_collect()
+            .await
+            .map_err(flight_error)?;
+        let mut flight = FlightServiceClient::new(self.channel())
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        let response = flight
+            .do_exchange(stream::iter(messages))
+            .await?
+            .into_inner();
+        let mut decoder =
+            FlightDataDecoder::new(response.map_err(|status| FlightError::Tonic(Box::new(status))));
+        let schema = loop {
+            match decoder.next().await {
+                Some(Ok(data)) => match data.payload {
+                    DecodedPayload::Schema(schema) => break schema,
+                    DecodedPayload::None => continue,
+                    DecodedPayload::RecordBatch(_) => {
+                        return Err(ClientError::Flight(
+                            "the server sent rows before the schema".into(),
+                        ));
+                    }
+                },
+                Some(Err(error)) => return Err(flight_error(error)),
+                None => {
+                    return Err(ClientError::Flight(
+                        "the server ended the exchange without a schema".into(),
+                    ));
+                }
+            }
+        };
+        let batches = decoder.filter_map(|data| async move {
+            match data {
+                Ok(data) => match data.payload {
+                    DecodedPayload::RecordBatch(batch) => Some(Ok(batch)),
+                    _ => None,
+                },
+                Err(error) => Some(Err(flight_error(error))),
+            }
+        });
+        Ok(QueryResult {
+            schema,
+            batches: Box::pin(batches),
+        })
+    }
+}
