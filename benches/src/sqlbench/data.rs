@@ -20,11 +20,11 @@ const CATEGORIES: [&str; 8] = [
     "Music",
 ];
 /// 2026-03-01T00:00:00Z.
-const START_SECONDS: f64 = 1_772_323_200.0;
+pub const START_SECONDS: f64 = 1_772_323_200.0;
 const BATCH: usize = 1000;
 const CONCURRENCY: usize = 4;
 
-fn group(
+pub fn group(
     name: &str,
     id: &str,
     features: Vec<pb::FeatureDefinition>,
@@ -112,7 +112,7 @@ fn review(rng: &mut SmallRng, i: u64, rows: u64) -> Vec<pb::FeatureValue> {
 }
 
 /// Writes `records` (built by `make(index)`) into `group` in batches.
-async fn write_all<F>(client: &Client, group: &str, total: u64, make: F) -> Result<()>
+pub async fn write_all<F>(client: &Client, group: &str, total: u64, make: F) -> Result<()>
 where
     F: Fn(&mut SmallRng, u64) -> Vec<pb::FeatureValue> + Send + Sync + Copy + 'static,
 {

@@ -1,10 +1,11 @@
 //! `almanac-sqlbench`: loads tables shaped like the seed chapter's Amazon
 //! reviews into Almanac, times SQL over the offline store through Flight
-//! SQL, and measures freshness (acknowledged write to visible in SQL, and
+//! SQL, times point-in-time dataset builds, and measures freshness (acknowledged write to visible in SQL, and
 //! to durable Parquet). `benches/run-sql.sh` runs it beside DuckDB over the
 //! same Parquet files.
 
 mod data;
+mod drivers;
 
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,35 @@ enum Mode {
         #[arg(long, default_value_t = 10)]
         versions: u64,
     },
+    /// Create GROUP and write VERSIONS hourly versions of each of DRIVERS
+    /// drivers, plus one correction every CORRECT_EVERY versions.
+    LoadDrivers {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        drivers: u64,
+        #[arg(long, default_value_t = 100)]
+        versions: u64,
+        #[arg(long, default_value_t = 100)]
+        correct_every: u64,
+    },
+    /// Build a point-in-time dataset RUNS times for the entity table in
+    /// ENTITIES (Parquet: driver_id, event_timestamp).
+    Dataset {
+        #[arg(long)]
+        entities: std::path::PathBuf,
+        /// GROUP:F1,F2,...
+        #[arg(long)]
+        feature: String,
+        /// A look-back such as 2h.
+        #[arg(long)]
+        ttl: Option<String>,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// The server's process id, to report its peak memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
     /// Wait until the offline log is empty: everything is in Parquet.
     WaitFlushed {
         #[arg(long = "group", required = true)]
@@ -77,6 +107,23 @@ async fn main() -> Result<()> {
     match args.command {
         Mode::LoadReviews { rows } => data::load_reviews(&client, rows).await,
         Mode::LoadVersions { ids, versions } => data::load_versions(&client, ids, versions).await,
+        Mode::LoadDrivers {
+            group,
+            drivers,
+            versions,
+            correct_every,
+        } => drivers::load_drivers(&client, &group, drivers, versions, correct_every).await,
+        Mode::Dataset {
+            entities,
+            feature,
+            ttl,
+            runs,
+            server_pid,
+        } => {
+            let mut selection = almanac_client::dataset::FeatureSelection::parse(&feature)?;
+            selection.ttl = ttl;
+            drivers::time_dataset(&client, &entities, selection, runs, server_pid).await
+        }
         Mode::WaitFlushed { groups } => {
             for group in groups {
                 wait_flushed(&client, &group).await?;

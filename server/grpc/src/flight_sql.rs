@@ -144,6 +144,7 @@ impl FlightSqlEndpoint {
             .schema()
             .cloned()
             .ok_or_else(|| Status::invalid_argument("the entity table has no schema"))?;
+        let batches = coalesce(&schema, batches).map_err(|e| Status::internal(e.to_string()))?;
         Ok(EntityTable { schema, batches })
     }
 
@@ -159,6 +160,33 @@ impl FlightSqlEndpoint {
         use datafusion::catalog::SchemaProvider;
         self.sql.tables().table_names()
     }
+}
+
+/// Rows per entity batch the dataset is built and sent back in: small
+/// batches as clients send them (a Parquet reader's 1,024 rows) are joined
+/// up to this, so each output message carries enough rows.
+const ENTITY_BATCH_ROWS: usize = 65_536;
+
+fn coalesce(
+    schema: &arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<Vec<RecordBatch>, arrow::error::ArrowError> {
+    let mut coalesced = Vec::new();
+    let mut pending: Vec<RecordBatch> = Vec::new();
+    let mut pending_rows = 0;
+    for batch in batches {
+        if pending_rows + batch.num_rows() > ENTITY_BATCH_ROWS && !pending.is_empty() {
+            coalesced.push(arrow::compute::concat_batches(schema, &pending)?);
+            pending.clear();
+            pending_rows = 0;
+        }
+        pending_rows += batch.num_rows();
+        pending.push(batch);
+    }
+    if !pending.is_empty() {
+        coalesced.push(arrow::compute::concat_batches(schema, &pending)?);
+    }
+    Ok(coalesced)
 }
 
 fn flight_status(error: FlightError) -> Status {
@@ -413,7 +441,13 @@ impl FlightSqlService for FlightSqlEndpoint {
             })?;
         let dataset = DatasetRequest::from_command(&command)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let started = std::time::Instant::now();
         let entities = self.receive_entities(first, input).await?;
+        tracing::debug!(
+            rows = entities.rows(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "received a dataset's entity table"
+        );
         let result = self
             .sql
             .build_dataset(&dataset, entities)

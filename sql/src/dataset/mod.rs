@@ -16,7 +16,8 @@
 //! - [`entities`]: checks the entity table and builds its join keys.
 //! - [`plan`]: one group's plan: sorted, partitioned scans and the join.
 //! - [`as_of_join`]: [`as_of_join::AsOfJoinExec`], the merge itself.
-//! - [`zip`]: the entity batches side by side with every group's features.
+//! - [`zip`]: the entity batches side by side with every group's features,
+//!   put back into entity order.
 
 pub mod as_of_join;
 pub mod entities;
@@ -31,11 +32,13 @@ use almanac_types::dataset::DatasetRequest;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::TableProvider;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 
 use self::entities::{EntityTable, IdColumn, key_entities};
 use self::plan::{GroupJoin, group_plan};
+use self::zip::JoinedRows;
 use crate::catalog::GroupTables;
 use crate::error::{Result, SqlError};
 
@@ -266,10 +269,19 @@ pub async fn build(
     let state = context.state();
     let partitions = state.config().target_partitions().max(1);
     let task = context.task_ctx();
-    let mut joins = Vec::with_capacity(resolved.joins.len());
+    let rows = entities.rows();
+    let mut joined = Vec::with_capacity(resolved.joins.len());
     for (index, join) in resolved.joins.iter().enumerate() {
         let plan = group_plan(&state, join, index, &keyed, partitions).await?;
-        joins.push(plan.execute(0, Arc::clone(&task))?);
+        let started = std::time::Instant::now();
+        let stream = execute_stream(plan, Arc::clone(&task))?;
+        joined.push(JoinedRows::gather(stream, rows, &task).await?);
+        tracing::debug!(
+            group = %join.table.group().name,
+            rows,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "joined"
+        );
     }
-    Ok(zip::zip(schema, entities.batches, joins))
+    Ok(zip::zip(schema, entities.batches, joined))
 }

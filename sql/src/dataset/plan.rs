@@ -1,13 +1,11 @@
 //! The physical plan of one group's point-in-time join:
 //!
 //! ```text
-//! SortPreservingMergeExec (entity row)
-//!   SortExec (entity row), per partition
-//!     AsOfJoinExec
-//!       SortExec (id, time)                      SortExec (id, event time, api time, write time)
-//!         RepartitionExec (hash of id)             RepartitionExec (hash of id)
-//!           entity key batches                       FilterExec (event-time window, written_before)
-//!                                                      the group's files and unflushed rows
+//! AsOfJoinExec
+//!   SortExec (id, time)                      SortExec (id, event time, api time, write time)
+//!     RepartitionExec (hash of id)             RepartitionExec (hash of id)
+//!       entity key batches                       FilterExec (event-time window, written_before)
+//!                                                  the group's files and unflushed rows
 //! ```
 //!
 //! Both sorts spill under the query's memory limit; the scan prunes files
@@ -30,7 +28,6 @@ use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
-use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning, PhysicalExpr};
 
 use super::as_of_join::AsOfJoinExec;
@@ -74,8 +71,8 @@ fn ordering(exprs: Vec<Arc<dyn PhysicalExpr>>) -> LexOrdering {
     LexOrdering::new(exprs.into_iter().map(ascending)).expect("at least one sort key")
 }
 
-/// The plan that yields, in entity-row order, `(row, features...)` for
-/// the `index`-th group.
+/// The plan that yields `(row, features...)` for the `index`-th group,
+/// one row per entity row, in (record id, time) order per partition.
 pub async fn group_plan(
     state: &SessionState,
     join: &GroupJoin,
@@ -199,14 +196,9 @@ pub async fn group_plan(
         .with_preserve_partitioning(true),
     );
 
-    // The join, then back to entity-row order.
-    let joined: Arc<dyn ExecutionPlan> = Arc::new(AsOfJoinExec::try_new(
+    Ok(Arc::new(AsOfJoinExec::try_new(
         entity_side,
         version_side,
         join.look_back_micros,
-    )?);
-    let joined_schema = joined.schema();
-    let by_row = ordering(vec![column(&joined_schema, ROW)?]);
-    let sorted = Arc::new(SortExec::new(by_row.clone(), joined).with_preserve_partitioning(true));
-    Ok(Arc::new(SortPreservingMergeExec::new(by_row, sorted)))
+    )?))
 }
