@@ -82,3 +82,116 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
         .count();
     assert_eq!(data, 2);
 }
+
+/// Writes 40 drivers x 6 hourly versions into `driver_stats`, half of them
+/// before a flush and half left in the log.
+async fn driver_history(server: &TestServer) {
+    use almanac_client::values::{feature, scalar};
+    let client = &server.client;
+    client
+        .create_feature_group(pb::CreateFeatureGroupRequest {
+            feature_group_name: "driver_stats".into(),
+            record_identifier_feature_name: "driver_id".into(),
+            event_time_feature_name: "event_time".into(),
+            feature_definitions: vec![
+                scalar("driver_id", pb::FeatureType::Integral),
+                scalar("event_time", pb::FeatureType::String),
+                scalar("trips", pb::FeatureType::Integral),
+            ],
+            online_store: Some(pb::OnlineStoreConfig {
+                enabled: true,
+                default_ttl_seconds: None,
+            }),
+            offline_store: Some(pb::OfflineStoreConfig { enabled: true }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for hour in 0..6i64 {
+        let entries = (0..40i64)
+            .map(|driver| {
+                almanac_tests::fixtures::batch_entry(
+                    "driver_stats",
+                    vec![
+                        feature("driver_id", driver),
+                        feature(
+                            "event_time",
+                            format!("2026-03-01T{hour:02}:00:00Z").as_str(),
+                        ),
+                        feature("trips", driver * 100 + hour),
+                    ],
+                )
+            })
+            .collect();
+        client
+            .batch_write_record(pb::BatchWriteRecordRequest { entries })
+            .await
+            .unwrap();
+        if hour == 2 {
+            server.wait_flushed().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn datasets_are_the_same_from_s3_and_from_a_local_folder() {
+    use almanac_client::dataset::{DatasetRequest, FeatureSelection};
+    use almanac_tests::dataset::dataset;
+    use arrow::array::{Int64Array, RecordBatch, TimestampMicrosecondArray};
+    use std::sync::Arc;
+
+    let weed = SeaweedFs::start("almanac");
+    let options = weed.options();
+    let on_s3 = TestServer::start_with(|config| {
+        with_flushes(config);
+        config.offline_store = Some("s3://almanac/datasets".into());
+        config.offline_store_options = options;
+    })
+    .await;
+    let local = TestServer::start_with(with_flushes).await;
+    driver_history(&on_s3).await;
+    driver_history(&local).await;
+    assert!(
+        list_keys(&weed, "datasets/")
+            .iter()
+            .any(|k| k.ends_with(".parquet")),
+        "the S3 server's history is in the bucket"
+    );
+
+    // 500 entity rows: every driver (and some never written) at times
+    // before, at, between and after the versions.
+    const BASE: i64 = 1_772_323_200_000_000;
+    let rows = 500i64;
+    let entities = RecordBatch::try_from_iter([
+        (
+            "driver_id",
+            Arc::new(Int64Array::from_iter_values((0..rows).map(|i| i * 7 % 45)))
+                as arrow::array::ArrayRef,
+        ),
+        (
+            "event_time",
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    (0..rows)
+                        .map(|i| BASE - 3_600_000_000 + i * 29 * 60_000_000 % (8 * 3_600_000_000)),
+                )
+                .with_timezone("UTC"),
+            ),
+        ),
+    ])
+    .unwrap();
+    let request = DatasetRequest {
+        features: vec![FeatureSelection {
+            group: "driver_stats".into(),
+            features: vec!["trips".into()],
+            ttl: Some("90m".into()),
+            entity_column: None,
+        }],
+        ..Default::default()
+    };
+    let from_s3 = dataset(&on_s3.client, &request, entities.clone()).await;
+    let from_local = dataset(&local.client, &request, entities).await;
+    assert_eq!(from_s3, from_local);
+    let found = from_s3.1.iter().filter(|r| r[2] != "NULL").count();
+    assert!(found > 100 && found < 500, "{found} rows found a version");
+}

@@ -32,7 +32,11 @@ fn walkthrough_steps() -> Vec<Step> {
         }
         if let Some(expected) = line.strip_prefix("# => ") {
             let step = steps.last_mut().expect("an expectation follows a command");
-            step.expected = Some(expected.to_owned());
+            // Several `# =>` lines are the lines of one output.
+            step.expected = Some(match step.expected.take() {
+                Some(before) => format!("{before}\n{expected}"),
+                None => expected.to_owned(),
+            });
             continue;
         }
         if line.trim().is_empty() || line.starts_with('#') {
@@ -68,14 +72,17 @@ fn the_readme_walkthrough_works() {
         std::env::var("PATH").unwrap_or_default()
     );
 
+    // Files the steps write (an entity table, a dataset) go here.
+    let work_dir = tempfile::tempdir().unwrap();
     for step in &steps {
         assert!(
-            step.command.starts_with("almanac "),
-            "every step runs almanac: {}",
+            step.command.starts_with("almanac ") || step.command.starts_with("printf "),
+            "every step runs almanac (or writes its input with printf): {}",
             step.command
         );
         let output = Command::new("bash")
             .args(["-c", &step.command])
+            .current_dir(work_dir.path())
             .env("PATH", &path)
             .env("ALMANAC_ENDPOINT", &server.endpoint)
             .output()

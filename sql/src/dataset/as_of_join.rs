@@ -1,15 +1,15 @@
 //! [`AsOfJoinExec`]: the point-in-time join of one feature group onto the
 //! entity rows, as one merge pass over two sorted streams.
 //!
-//! Both inputs are hash-partitioned by record id the same way, so a
-//! partition of one meets the matching partition of the other. The entity
-//! side is sorted by (id, time); the feature side by (id, event time,
-//! api_invocation_time, write_time), so that among the versions at or
-//! before an entity row's time, the last one passed is the one that
-//! counts (ties on event time going to the version that arrived last). A
-//! single cursor walks the feature side forward while the entity rows are
-//! read: every version is looked at once, nothing fans out, and only the
-//! batches that output rows point into are kept.
+//! The entity side's keys (row number, id, time) are sorted here by (id,
+//! time); the version side comes sorted by (id, event time) from a
+//! spilling sort. A single cursor walks the versions forward while the
+//! entity rows are read: the last version passed at or before an entity
+//! row's time is the one that counts, except that among versions with the
+//! same event time the one that arrived last (the later
+//! api_invocation_time, then write_time) wins. Every version is looked at
+//! once, nothing fans out, and only the batches that output rows point
+//! into are kept.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -178,15 +178,18 @@ impl ExecutionPlan for AsOfJoinExec {
             Arc::clone(&self.schema),
         );
         let stream = futures::stream::try_unfold(
-            (entities, merge),
-            |(mut entities, mut merge)| async move {
-                while let Some(batch) = entities.try_next().await? {
-                    if batch.num_rows() > 0 {
-                        let joined = merge.join(&batch).await?;
-                        return Ok(Some((joined, (entities, merge))));
-                    }
+            (Some(entities), Vec::new().into_iter(), merge),
+            |(mut unsorted, mut chunks, mut merge)| async move {
+                if let Some(entities) = unsorted.take() {
+                    chunks = sort_entities(entities).await?.into_iter();
                 }
-                Ok(None)
+                match chunks.next() {
+                    Some(chunk) => {
+                        let joined = merge.join(&chunk).await?;
+                        Ok(Some((joined, (None, chunks, merge))))
+                    }
+                    None => Ok(None),
+                }
             },
         );
         Ok(Box::pin(RecordBatchStreamAdapter::new(
@@ -194,6 +197,50 @@ impl ExecutionPlan for AsOfJoinExec {
             stream.boxed(),
         )))
     }
+}
+
+/// Rows per chunk of sorted entity rows the merge joins at a time.
+const CHUNK_ROWS: usize = 8192;
+
+/// Reads a partition's entity rows (row number, id, time: 24 bytes a row,
+/// next to the entity table the server holds anyway) and sorts them by
+/// (id, time), nulls first, into chunks.
+async fn sort_entities(entities: SendableRecordBatchStream) -> DfResult<Vec<RecordBatch>> {
+    let schema = entities.schema();
+    let batches: Vec<RecordBatch> = entities.try_collect().await?;
+    let all = arrow::compute::concat_batches(&schema, &batches)?;
+    drop(batches);
+    let rows = all.num_rows();
+    let times = all
+        .column(ENTITY_TIME)
+        .as_primitive::<TimestampMicrosecondType>()
+        .values();
+    let mut order: Vec<u32> = (0..rows as u32).collect();
+    match Keys::new(all.column(ENTITY_ID))? {
+        Keys::Integral(ids) => {
+            let values = ids.values();
+            order.sort_unstable_by_key(|&i| {
+                let i = i as usize;
+                (ids.is_valid(i), values[i], times[i])
+            });
+        }
+        Keys::Text(ids) => {
+            let key = |i: usize| {
+                (
+                    ids.is_valid(i),
+                    ids.is_valid(i).then(|| ids.value(i)),
+                    times[i],
+                )
+            };
+            order.sort_unstable_by(|&a, &b| key(a as usize).cmp(&key(b as usize)));
+        }
+    }
+    let indices = arrow::array::UInt32Array::from(order);
+    let sorted = arrow::compute::take_record_batch(&all, &indices)?;
+    Ok((0..rows)
+        .step_by(CHUNK_ROWS)
+        .map(|start| sorted.slice(start, CHUNK_ROWS.min(rows - start)))
+        .collect())
 }
 
 /// One row of nulls in the feature columns: where entity rows without a
@@ -260,6 +307,8 @@ struct VersionBatch {
     slot: usize,
     ids: Keys,
     times: TimestampMicrosecondArray,
+    api_times: TimestampMicrosecondArray,
+    write_times: TimestampMicrosecondArray,
     deleted: BooleanArray,
     position: usize,
 }
@@ -276,7 +325,20 @@ struct Current {
     row: usize,
     ids: Keys,
     time: i64,
+    /// (api_invocation_time, write_time): which of two versions with the
+    /// same event time arrived last.
+    arrival: (i64, i64),
     deleted: bool,
+}
+
+impl Current {
+    /// Whether `version` replaces this one: it is later, or as late and
+    /// arrived after it.
+    fn yields_to(&self, version: &Current) -> bool {
+        self.ids.compare(self.row, &version.ids, version.row) != Ordering::Equal
+            || version.time > self.time
+            || version.arrival > self.arrival
+    }
 }
 
 /// What the cursor does with the version under it.
@@ -344,6 +406,8 @@ impl Merge {
                             slot: self.sources.len(),
                             ids: Keys::new(batch.column(VERSION_ID))?,
                             times: batch.column(VERSION_TIME).as_primitive().clone(),
+                            api_times: batch.column(VERSION_API_TIME).as_primitive().clone(),
+                            write_times: batch.column(VERSION_WRITE_TIME).as_primitive().clone(),
                             deleted: batch.column(VERSION_DELETED).as_boolean().clone(),
                             position: 0,
                         });
@@ -401,6 +465,10 @@ impl Merge {
                             row: position,
                             ids: cursor.ids.clone(),
                             time: cursor.times.value(position),
+                            arrival: (
+                                cursor.api_times.value(position),
+                                cursor.write_times.value(position),
+                            ),
                             deleted: cursor.deleted.is_valid(position)
                                 && cursor.deleted.value(position),
                         })
@@ -414,7 +482,9 @@ impl Merge {
                     }
                     Step::Take(version) => {
                         cursor.position += 1;
-                        self.current = Some(version);
+                        if self.current.as_ref().is_none_or(|c| c.yields_to(&version)) {
+                            self.current = Some(version);
+                        }
                     }
                     Step::Stop => break,
                 }

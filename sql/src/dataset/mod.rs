@@ -267,12 +267,11 @@ pub async fn build(
         return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, empty)));
     }
     let state = context.state();
-    let partitions = state.config().target_partitions().max(1);
     let task = context.task_ctx();
     let rows = entities.rows();
     let mut joined = Vec::with_capacity(resolved.joins.len());
     for (index, join) in resolved.joins.iter().enumerate() {
-        let plan = group_plan(&state, join, index, &keyed, partitions).await?;
+        let plan = group_plan(&state, join, index, &keyed).await?;
         let started = std::time::Instant::now();
         let stream = execute_stream(plan, Arc::clone(&task))?;
         joined.push(JoinedRows::gather(stream, rows, &task).await?);

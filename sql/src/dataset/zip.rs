@@ -34,8 +34,7 @@ impl JoinedRows {
         rows: usize,
         task: &Arc<TaskContext>,
     ) -> DfResult<Self> {
-        let reservation =
-            MemoryConsumer::new("dataset join output").register(task.memory_pool());
+        let reservation = MemoryConsumer::new("dataset join output").register(task.memory_pool());
         let mut batches = Vec::new();
         let mut positions = vec![(usize::MAX, 0); rows];
         while let Some(batch) = stream.try_next().await? {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use almanac_client::dataset::{DatasetRequest, FeatureSelection};
 use anyhow::{Context, Result, anyhow, bail};
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::StreamExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -176,7 +176,19 @@ fn read_entities(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
             let (schema, _) = format
                 .infer_schema(open()?, Some(10_000))
                 .with_context(|| format!("cannot read the header of {}", path.display()))?;
-            let schema = Arc::new(schema);
+            // Times in a CSV file are UTC (ISO-8601 with or without `Z`).
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .map(|field| match field.data_type() {
+                    DataType::Timestamp(unit, None) => field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(DataType::Timestamp(*unit, Some("UTC".into()))),
+                    _ => field.as_ref().clone(),
+                })
+                .collect();
+            let schema = Arc::new(Schema::new(fields));
             let reader = arrow::csv::ReaderBuilder::new(Arc::clone(&schema))
                 .with_format(format)
                 .with_batch_size(65_536)
