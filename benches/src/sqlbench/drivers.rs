@@ -97,6 +97,7 @@ pub async fn time_dataset(
         baseline = memory_mib(pid, "VmRSS:").unwrap_or(0.0);
     }
     let mut times: Vec<Duration> = Vec::new();
+    let mut first_batches: Vec<Duration> = Vec::new();
     let mut summary = (0usize, 0usize, 0.0f64);
     for _ in 0..runs.max(1) {
         let started = Instant::now();
@@ -107,6 +108,9 @@ pub async fn time_dataset(
         let (mut rows, mut present, mut sum) = (0usize, 0usize, 0.0f64);
         while let Some(batch) = result.batches.next().await {
             let batch = batch?;
+            if rows == 0 {
+                first_batches.push(started.elapsed());
+            }
             rows += batch.num_rows();
             let values = batch.column(conv).as_primitive::<Float64Type>();
             present += values.len() - values.null_count();
@@ -116,15 +120,20 @@ pub async fn time_dataset(
         summary = (rows, present, sum);
     }
     times.sort();
+    first_batches.sort();
     let peak = server_pid
         .map(|pid| memory_mib(pid, "VmHWM:").unwrap_or(0.0))
         .unwrap_or(0.0);
     println!(
-        "engine=almanac best_ms={:.1} median_ms={:.1} peak_rss_mib={peak:.0} \
+        "engine=almanac best_ms={:.1} median_ms={:.1} first_batch_median_ms={:.1} \
+         peak_rss_mib={peak:.0} \
          idle_rss_mib={baseline:.0} rows={} \
          conv_rate_present={} conv_rate_sum={:.3}",
         times[0].as_secs_f64() * 1e3,
         times[times.len() / 2].as_secs_f64() * 1e3,
+        first_batches
+            .get(first_batches.len() / 2)
+            .map_or(0.0, |t| t.as_secs_f64() * 1e3),
         summary.0,
         summary.1,
         summary.2

@@ -26,6 +26,8 @@ impl Client {
             })?;
         let channel = target
             .tcp_nodelay(true)
+            // Lets HTTP/2 windows grow for bulk Arrow transfers.
+            .http2_adaptive_window(true)
             .connect()
             .await
             .map_err(|source| ClientError::Connect { endpoint, source })?;

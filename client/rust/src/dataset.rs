@@ -17,6 +17,39 @@ use crate::client::Client;
 use crate::error::ClientError;
 use crate::query::{QueryResult, flight_error};
 
+/// Rows per message the entity table is sent in: a Parquet reader's
+/// 1,024-row batches are joined up to this first.
+const SEND_BATCH_ROWS: usize = 65_536;
+
+/// Joins runs of small batches into batches of about [`SEND_BATCH_ROWS`].
+fn coalesce(
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<Vec<RecordBatch>, ClientError> {
+    let mut coalesced = Vec::new();
+    let mut run: Vec<RecordBatch> = Vec::new();
+    let mut run_rows = 0;
+    let flush = |run: &mut Vec<RecordBatch>, coalesced: &mut Vec<RecordBatch>| {
+        if !run.is_empty() {
+            let batch = arrow::compute::concat_batches(schema, run.iter())
+                .map_err(|e| ClientError::Flight(e.to_string()))?;
+            coalesced.push(batch);
+            run.clear();
+        }
+        Ok::<_, ClientError>(())
+    };
+    for batch in batches {
+        if run_rows + batch.num_rows() > SEND_BATCH_ROWS {
+            flush(&mut run, &mut coalesced)?;
+            run_rows = 0;
+        }
+        run_rows += batch.num_rows();
+        run.push(batch);
+    }
+    flush(&mut run, &mut coalesced)?;
+    Ok(coalesced)
+}
+
 impl Client {
     /// Joins the selected features onto `entities` as of each row's event
     /// time. The result has one row per entity row, in the same order:
@@ -28,6 +61,7 @@ impl Client {
         entities: Vec<RecordBatch>,
     ) -> Result<QueryResult, ClientError> {
         let descriptor = FlightDescriptor::new_cmd(request.to_command());
+        let entities = coalesce(&schema, entities)?;
         let messages: Vec<_> = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .with_flight_descriptor(Some(descriptor))

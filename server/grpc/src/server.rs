@@ -112,6 +112,9 @@ pub async fn serve(
         "almanac serving"
     );
     let result = tonic::transport::Server::builder()
+        // Bulk transfers (entity tables in, datasets and query results out)
+        // would otherwise crawl through HTTP/2's 64 KiB default windows.
+        .http2_adaptive_window(Some(true))
         .layer(tower::util::MapResponseLayer::new(message_size_status))
         .add_service(health_service)
         .add_service(service)

@@ -181,14 +181,31 @@ impl ExecutionPlan for AsOfJoinExec {
             (Some(entities), Vec::new().into_iter(), merge),
             |(mut unsorted, mut chunks, mut merge)| async move {
                 if let Some(entities) = unsorted.take() {
-                    chunks = sort_entities(entities).await?.into_iter();
+                    // The entity keys are sorted on one thread while the
+                    // version sort (which finishes before its first batch
+                    // comes out) runs on the others.
+                    let batches: Vec<RecordBatch> = entities.try_collect().await?;
+                    let sorting = tokio::task::spawn_blocking(move || sort_entities(batches));
+                    merge.cursor().await?;
+                    chunks = sorting
+                        .await
+                        .map_err(|e| DataFusionError::External(Box::new(e)))??
+                        .into_iter();
                 }
                 match chunks.next() {
                     Some(chunk) => {
+                        let started = std::time::Instant::now();
                         let joined = merge.join(&chunk).await?;
+                        merge.busy += started.elapsed();
                         Ok(Some((joined, (None, chunks, merge))))
                     }
-                    None => Ok(None),
+                    None => {
+                        tracing::debug!(
+                            merge_us = merge.busy.as_micros() as u64,
+                            "merged versions into entity rows"
+                        );
+                        Ok(None)
+                    }
                 }
             },
         );
@@ -202,27 +219,37 @@ impl ExecutionPlan for AsOfJoinExec {
 /// Rows per chunk of sorted entity rows the merge joins at a time.
 const CHUNK_ROWS: usize = 8192;
 
-/// Reads a partition's entity rows (row number, id, time: 24 bytes a row,
+/// Sorts a partition's entity rows (row number, id, time: 24 bytes a row,
 /// next to the entity table the server holds anyway) and sorts them by
 /// (id, time), nulls first, into chunks.
-async fn sort_entities(entities: SendableRecordBatchStream) -> DfResult<Vec<RecordBatch>> {
-    let schema = entities.schema();
-    let batches: Vec<RecordBatch> = entities.try_collect().await?;
-    let all = arrow::compute::concat_batches(&schema, &batches)?;
+fn sort_entities(batches: Vec<RecordBatch>) -> DfResult<Vec<RecordBatch>> {
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let started = std::time::Instant::now();
+    let all = arrow::compute::concat_batches(&first.schema(), &batches)?;
     drop(batches);
     let rows = all.num_rows();
     let times = all
         .column(ENTITY_TIME)
         .as_primitive::<TimestampMicrosecondType>()
         .values();
-    let mut order: Vec<u32> = (0..rows as u32).collect();
+    let mut order: Vec<u32>;
     match Keys::new(all.column(ENTITY_ID))? {
         Keys::Integral(ids) => {
-            let values = ids.values();
-            order.sort_unstable_by_key(|&i| {
-                let i = i as usize;
-                (ids.is_valid(i), values[i], times[i])
-            });
+            // Sorting the keys themselves, not indices into them, keeps
+            // the sort in cache.
+            let mut keyed: Vec<(i64, i64, u32)> = Vec::with_capacity(rows);
+            let mut nulls: Vec<u32> = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                match id {
+                    Some(id) => keyed.push((id, times[i], i as u32)),
+                    None => nulls.push(i as u32),
+                }
+            }
+            keyed.sort_unstable_by_key(|&(id, time, _)| (id, time));
+            order = nulls;
+            order.extend(keyed.into_iter().map(|(_, _, i)| i));
         }
         Keys::Text(ids) => {
             let key = |i: usize| {
@@ -232,11 +259,17 @@ async fn sort_entities(entities: SendableRecordBatchStream) -> DfResult<Vec<Reco
                     times[i],
                 )
             };
+            order = (0..rows as u32).collect();
             order.sort_unstable_by(|&a, &b| key(a as usize).cmp(&key(b as usize)));
         }
     }
     let indices = arrow::array::UInt32Array::from(order);
     let sorted = arrow::compute::take_record_batch(&all, &indices)?;
+    tracing::debug!(
+        rows,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "sorted entity keys"
+    );
     Ok((0..rows)
         .step_by(CHUNK_ROWS)
         .map(|start| sorted.slice(start, CHUNK_ROWS.min(rows - start)))
@@ -369,6 +402,8 @@ struct Merge {
     current: Option<Current>,
     look_back_micros: Option<i64>,
     schema: SchemaRef,
+    /// Time spent joining (waiting for version batches included).
+    busy: std::time::Duration,
 }
 
 impl Merge {
@@ -387,6 +422,7 @@ impl Merge {
             current: None,
             look_back_micros,
             schema,
+            busy: std::time::Duration::ZERO,
         }
     }
 

@@ -282,5 +282,8 @@ pub async fn build(
             "joined"
         );
     }
-    Ok(zip::zip(schema, entities.batches, joined))
+    let started = std::time::Instant::now();
+    let batches = zip::zip(schema, entities.batches, joined);
+    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "zipped");
+    Ok(batches)
 }

@@ -89,7 +89,7 @@ pub async fn group_plan(
 
     // Entity side: (row, id, time) in one partition; the join sorts it.
     let source = MemorySourceConfig::try_new_exec(
-        &[entities.keys.clone()],
+        std::slice::from_ref(&entities.keys),
         Arc::clone(&entities.key_schema),
         None,
     )?;

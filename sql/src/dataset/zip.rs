@@ -5,12 +5,12 @@
 //! Its output is gathered (counted against the query's memory limit: it
 //! is as long as the entity table, which is held already, and never as
 //! long as the feature history) and put back into entity order by row
-//! number, batch by batch, with no sort.
+//! number, batch by batch, with no sort: one `take` per column.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::compute::interleave;
+use arrow::array::{ArrayRef, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take};
 use arrow::datatypes::{SchemaRef, UInt64Type};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
@@ -18,11 +18,12 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, TryStreamExt};
 
-/// One group's joined rows, gathered, with where each entity row's is.
+/// One group's joined rows, gathered into one batch, with where each
+/// entity row's is.
 pub struct JoinedRows {
-    batches: Vec<RecordBatch>,
-    /// For each entity row: (batch, row within it).
-    positions: Vec<(usize, usize)>,
+    joined: RecordBatch,
+    /// For each entity row, its row in `joined`.
+    positions: Vec<u32>,
     _reservation: MemoryReservation,
 }
 
@@ -34,33 +35,37 @@ impl JoinedRows {
         rows: usize,
         task: &Arc<TaskContext>,
     ) -> DfResult<Self> {
+        let schema = stream.schema();
         let reservation = MemoryConsumer::new("dataset join output").register(task.memory_pool());
         let mut batches = Vec::new();
-        let mut positions = vec![(usize::MAX, 0); rows];
+        let mut positions = vec![u32::MAX; rows];
+        let mut gathered = 0u32;
         while let Some(batch) = stream.try_next().await? {
-            reservation.try_grow(batch.get_array_memory_size())?;
-            let index = batches.len();
+            // Twice: the batches, then the one batch they are joined into.
+            reservation.try_grow(2 * batch.get_array_memory_size())?;
             let numbers = batch.column(0).as_primitive::<UInt64Type>();
-            for (offset, number) in numbers.values().iter().enumerate() {
+            for number in numbers.values().iter() {
                 let slot = positions.get_mut(*number as usize).ok_or_else(|| {
                     DataFusionError::Internal(format!("a join yielded unknown row {number}"))
                 })?;
-                if slot.0 != usize::MAX {
+                if *slot != u32::MAX {
                     return Err(DataFusionError::Internal(format!(
                         "a join yielded row {number} twice"
                     )));
                 }
-                *slot = (index, offset);
+                *slot = gathered;
+                gathered += 1;
             }
             batches.push(batch);
         }
-        if let Some(missing) = positions.iter().position(|p| p.0 == usize::MAX) {
+        if let Some(missing) = positions.iter().position(|p| *p == u32::MAX) {
             return Err(DataFusionError::Internal(format!(
                 "a join yielded no row for entity row {missing}"
             )));
         }
+        let joined = concat_batches(&schema, &batches)?;
         Ok(Self {
-            batches,
+            joined,
             positions,
             _reservation: reservation,
         })
@@ -68,14 +73,9 @@ impl JoinedRows {
 
     /// The feature columns of entity rows `first..first + rows`.
     fn columns(&self, first: usize, rows: usize) -> DfResult<Vec<ArrayRef>> {
-        let picks = &self.positions[first..first + rows];
-        let width = self.batches.first().map_or(0, RecordBatch::num_columns);
-        (1..width)
-            .map(|c| {
-                let values: Vec<&dyn Array> =
-                    self.batches.iter().map(|b| b.column(c).as_ref()).collect();
-                Ok(interleave(&values, picks)?)
-            })
+        let indices = UInt32Array::from(self.positions[first..first + rows].to_vec());
+        (1..self.joined.num_columns())
+            .map(|c| Ok(take(self.joined.column(c).as_ref(), &indices, None)?))
             .collect()
     }
 }
