@@ -786,3 +786,77 @@ proptest! {
             .block_on(check(ops, rows, look_backs, cut));
     }
 }
+
+#[tokio::test]
+async fn a_history_larger_than_the_memory_limit_is_sorted_on_disk() {
+    // 40 MiB for the whole build; the history below is about 100 MiB in
+    // memory, so the version sort has to spill to disk.
+    let server = TestServer::start_with(|config| {
+        with_flushes(config);
+        config.sql.memory_limit_bytes = 40 << 20;
+    })
+    .await;
+    let client = &server.client;
+    client
+        .create_feature_group(group(
+            "notes",
+            ("driver_id", T::Integral),
+            &[("version", T::Integral), ("note", T::String)],
+        ))
+        .await
+        .unwrap();
+    let drivers = 250i64;
+    let versions = 1000i64;
+    let note = "n".repeat(400);
+    for version in 0..versions {
+        let entries = (0..drivers)
+            .map(|driver| {
+                almanac_tests::fixtures::batch_entry(
+                    "notes",
+                    vec![
+                        feature("driver_id", driver),
+                        feature("event_time", at(version * MINUTE).as_str()),
+                        feature("version", version),
+                        feature("note", note.as_str()),
+                    ],
+                )
+            })
+            .collect();
+        client
+            .batch_write_record(pb::BatchWriteRecordRequest { entries })
+            .await
+            .unwrap();
+    }
+    server.wait_flushed().await;
+    // Each driver at a different minute, half a minute after a version.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("driver_id", DataType::Int64, false),
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..drivers)),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    (0..drivers).map(|d| BASE + (d * 3) * MINUTE + MINUTE / 2),
+                )
+                .with_timezone("UTC"),
+            ),
+        ],
+    )
+    .unwrap();
+    let request = DatasetRequest {
+        features: vec![selection("notes", &["version"], None)],
+        ..Default::default()
+    };
+    let (_, rows) = dataset(client, &request, batch).await;
+    assert_eq!(rows.len(), drivers as usize);
+    for (driver, row) in rows.iter().enumerate() {
+        assert_eq!(row[2], (driver * 3).to_string(), "driver {driver}");
+    }
+}
