@@ -60,9 +60,12 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
         ],
     );
     for (time, trips) in [("2026-03-01T00:00:00Z", 10), ("2026-03-01T02:00:00Z", 20)] {
-        let record =
-            format!(r#"{{"driver_id":7,"event_time":"{time}","trips":{trips}}}"#);
-        succeed(&server, dir, &["put-record", "driver_stats", "--record", &record]);
+        let record = format!(r#"{{"driver_id":7,"event_time":"{time}","trips":{trips}}}"#);
+        succeed(
+            &server,
+            dir,
+            &["put-record", "driver_stats", "--record", &record],
+        );
     }
     std::fs::write(
         dir.join("entities.tsv"),
