@@ -464,6 +464,30 @@ async fn entity_columns_are_matched_by_name_or_mapping_and_times_by_type() {
     let (_, rows) = dataset(client, &request, batch).await;
     assert_eq!(rows[0][2], "10");
 
+    // Zone-less nanosecond timestamps are read as UTC.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("driver_id", DataType::Int64, false),
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            false,
+        ),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![1001, 1001])),
+            Arc::new(arrow::array::TimestampNanosecondArray::from(vec![
+                (BASE + 2 * HOUR) * 1000,
+                (BASE + 2 * HOUR) * 1000 - 1,
+            ])),
+        ],
+    )
+    .unwrap();
+    let (_, rows) = dataset(client, &request, batch).await;
+    assert_eq!(rows[0][2], "12");
+    assert_eq!(rows[1][2], "10", "one nanosecond before 02:00");
+
     // An empty entity table gives an empty dataset with the full schema.
     let (columns, rows) = dataset(client, &request, entities(&[])).await;
     assert_eq!(columns, ["driver_id", "customer_id", "event_time", "trips"]);
@@ -545,6 +569,28 @@ async fn bad_requests_are_refused_with_the_reason() {
     )
     .await;
     assert!(result.to_string().contains("is null"), "{result}");
+
+    // A date too far out for microseconds is refused, not wrapped.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("driver_id", DataType::Int64, false),
+        Field::new("event_time", DataType::Date64, false),
+    ]));
+    let far = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![1001])),
+            Arc::new(arrow::array::Date64Array::from(vec![i64::MAX / 10])),
+        ],
+    )
+    .unwrap();
+    let result = dataset_error(
+        client,
+        &request(selection("driver_stats", &["trips"], None)),
+        far,
+    )
+    .await;
+    assert_eq!(result.code(), Some(tonic::Code::InvalidArgument));
+    assert!(result.to_string().contains("out of range"), "{result}");
 
     // The server is still answering.
     let put = client

@@ -94,6 +94,11 @@ impl FeatureSelection {
                 "'{spec}' names no feature group; write GROUP:FEATURE,FEATURE"
             ));
         }
+        if spec.contains(':') && features.is_empty() {
+            return Err(invalid!(
+                "'{spec}' names no features after ':'; write GROUP:FEATURE,... or GROUP alone for all"
+            ));
+        }
         let features: Vec<String> = if features.is_empty() || features == "*" {
             Vec::new()
         } else {
@@ -141,6 +146,7 @@ mod tests {
         assert!(FeatureSelection::parse("g:*").unwrap().features.is_empty());
         assert!(FeatureSelection::parse("g").unwrap().features.is_empty());
         assert!(FeatureSelection::parse(":a").is_err());
+        assert!(FeatureSelection::parse("g:").is_err());
         assert!(FeatureSelection::parse("g:a,,b").is_err());
     }
 

@@ -370,7 +370,7 @@ impl Current {
     fn yields_to(&self, version: &Current) -> bool {
         self.ids.compare(self.row, &version.ids, version.row) != Ordering::Equal
             || version.time > self.time
-            || version.arrival > self.arrival
+            || (version.time == self.time && version.arrival > self.arrival)
     }
 }
 

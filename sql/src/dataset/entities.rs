@@ -8,7 +8,7 @@ use std::sync::Arc;
 use almanac_types::time::epoch_seconds_to_micros;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, TimestampMicrosecondArray, UInt64Array};
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::error::{Result, SqlError};
@@ -109,12 +109,24 @@ pub fn key_entities(
 fn event_micros(array: &ArrayRef, column: &str, offset: u64) -> Result<TimestampMicrosecondArray> {
     let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     let converted: ArrayRef = match array.data_type() {
-        DataType::Timestamp(..)
-        | DataType::Date32
-        | DataType::Date64
-        | DataType::Utf8
-        | DataType::LargeUtf8
-        | DataType::Utf8View => cast_with_options(array, &utc, &CastOptions::default())?,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            cast_with_options(array, &utc, &CastOptions::default())?
+        }
+        // Scaled by hand: checked, and rounded down (never later) for
+        // nanoseconds before 1970.
+        DataType::Timestamp(unit, _) => {
+            let unit = *unit;
+            scale_to_micros(array, column, offset, move |v| match unit {
+                TimeUnit::Second => v.checked_mul(1_000_000),
+                TimeUnit::Millisecond => v.checked_mul(1_000),
+                TimeUnit::Microsecond => Some(v),
+                TimeUnit::Nanosecond => Some(v.div_euclid(1_000)),
+            })?
+        }
+        DataType::Date32 => scale_to_micros(array, column, offset, |days| {
+            days.checked_mul(86_400_000_000)
+        })?,
+        DataType::Date64 => scale_to_micros(array, column, offset, |ms| ms.checked_mul(1_000))?,
         DataType::Float16
         | DataType::Float32
         | DataType::Float64
@@ -167,6 +179,36 @@ fn event_micros(array: &ArrayRef, column: &str, offset: u64) -> Result<Timestamp
         )));
     }
     Ok(converted.as_primitive().clone())
+}
+
+/// A time column's raw integers (epoch units, or days) converted to UTC
+/// microseconds by `scale`; a value out of range is an error naming its row.
+fn scale_to_micros(
+    array: &ArrayRef,
+    column: &str,
+    offset: u64,
+    scale: impl Fn(i64) -> Option<i64>,
+) -> Result<ArrayRef> {
+    let raw = cast_with_options(array, &DataType::Int64, &CastOptions::default())?;
+    let raw = raw.as_primitive::<Int64Type>();
+    let mut micros = Vec::with_capacity(raw.len());
+    for (row, value) in raw.iter().enumerate() {
+        micros.push(
+            value
+                .map(|v| {
+                    scale(v).ok_or_else(|| {
+                        SqlError::Invalid(format!(
+                            "entity row {}: the time in column '{column}' is out of range",
+                            offset + row as u64
+                        ))
+                    })
+                })
+                .transpose()?,
+        );
+    }
+    Ok(Arc::new(
+        TimestampMicrosecondArray::from(micros).with_timezone("UTC"),
+    ))
 }
 
 /// The entity column cast to the group's record-id type. A null id joins
