@@ -906,3 +906,27 @@ async fn a_history_larger_than_the_memory_limit_is_sorted_on_disk() {
         assert_eq!(row[2], (driver * 3).to_string(), "driver {driver}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_pyarrow_flight_builds_a_dataset() {
+    let server = TestServer::start_with(with_flushes).await;
+    golden_histories(&server).await;
+    let uri = server.endpoint.replace("http://", "grpc://");
+    let seen = tokio::task::spawn_blocking(move || {
+        almanac_tests::run_python("flight_dataset.py", &[&uri])
+    })
+    .await
+    .unwrap();
+    // 01:00 sees the 00:00 version; 02:00 the correction; driver 1002's
+    // 01:00 version is within 90 minutes of 02:00; 4242 was never written.
+    assert!(
+        seen.contains(
+            r#"{"columns": ["driver_id", "event_time", "trips"], "trips": [10, 12, 3, null]}"#
+        ),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("feature group 'nope' does not exist"),
+        "{seen}"
+    );
+}

@@ -118,8 +118,12 @@ impl FlightSqlEndpoint {
         first: FlightData,
         rest: Streaming<FlightData>,
     ) -> Result<EntityTable, Status> {
+        // Clients differ: Rust's encoder puts the descriptor on the schema
+        // message, pyarrow sends it alone first. Messages without an IPC
+        // header (descriptor or app_metadata only) carry no table data.
         let messages = stream::once(async move { Ok(first) })
             .chain(rest)
+            .try_filter(|message| futures::future::ready(!message.data_header.is_empty()))
             .map_err(|status| FlightError::Tonic(Box::new(status)));
         let mut decoder = FlightRecordBatchStream::new_from_flight_data(messages);
         let limit = self.sql.memory_limit_bytes();
