@@ -9,20 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 small="${1:-10000}"
 large="${2:-100000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/almanac-target}"
-cargo build --quiet --bin almanac --bin almanac-sqlbench
-bin="$CARGO_TARGET_DIR/debug"
-python="${ALMANAC_TEST_PYTHON:-/var/tmp/almanac-test-venv/bin/python}"
-data="$(mktemp -d /var/tmp/almanac-datasetbench.XXXXXX)"
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
-
+source benches/server.sh
+build almanac-sqlbench
 # Compaction off: DuckDB globs the very files Almanac reads, so the file set
 # must not change under the comparison.
-"$bin/almanac" serve --data-dir "$data" --listen 127.0.0.1:50162 --log warn \
-    --flush-interval 2s --compact-min-files 0 2>"$data.log" &
-server=$!
-for _ in $(seq 100); do grep -q "listening" "$data.log" 2>/dev/null && break; sleep 0.1; done
-export ALMANAC_ENDPOINT=http://127.0.0.1:50162
+start_server 50162 --flush-interval 2s --compact-min-files 0
 sb() { "$bin/almanac-sqlbench" "$@"; }
 
 sb load-drivers --group drivers_small --drivers "$small"

@@ -6,16 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 records="${1:-1000000}"
 duration="${2:-20s}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/almanac-target}"
-cargo build --quiet --bin almanac --bin almanac-loadgen
-bin="$CARGO_TARGET_DIR/debug"
-data="$(mktemp -d /var/tmp/almanac-bench.XXXXXX)"
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
-
-"$bin/almanac" serve --data-dir "$data" --listen 127.0.0.1:50151 --log warn 2>"$data.log" &
-server=$!
-for _ in $(seq 100); do grep -q "listening" "$data.log" 2>/dev/null && break; sleep 0.1; done
-export ALMANAC_ENDPOINT=http://127.0.0.1:50151
+source benches/server.sh
+build almanac-loadgen
+start_server 50151
 lg() { "$bin/almanac-loadgen" --records "$records" "$@"; }
 run() { lg run --server-pid "$server" "$@"; }
 

@@ -8,18 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
 version_ids="${2:-100000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/almanac-target}"
-cargo build --quiet --bin almanac --bin almanac-sqlbench
-bin="$CARGO_TARGET_DIR/debug"
-python="${ALMANAC_TEST_PYTHON:-/var/tmp/almanac-test-venv/bin/python}"
-data="$(mktemp -d /var/tmp/almanac-sqlbench.XXXXXX)"
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
-
-"$bin/almanac" serve --data-dir "$data" --listen 127.0.0.1:50161 --log warn \
-    --flush-interval 2s 2>"$data.log" &
-server=$!
-for _ in $(seq 100); do grep -q "listening" "$data.log" 2>/dev/null && break; sleep 0.1; done
-export ALMANAC_ENDPOINT=http://127.0.0.1:50161
+source benches/server.sh
+build almanac-sqlbench
+start_server 50161 --flush-interval 2s
 sb() { "$bin/almanac-sqlbench" "$@"; }
 
 sb load-reviews --rows "$rows"

@@ -9,13 +9,12 @@ use almanac_offline::schema::{API_INVOCATION_TIME, IS_DELETED, WRITE_TIME};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
-use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::common::ScalarValue;
 use datafusion::datasource::TableProvider;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::{Expr, TableType, col, lit};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::expressions::Column;
-use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 
 use crate::latest::{LatestVersionExec, VersionColumns};
@@ -99,16 +98,7 @@ impl TableProvider for AsOfTable {
         read.dedup();
         let position = |column: usize| read.iter().position(|&c| c == column).expect("read");
 
-        let visible = self.visible();
-        let input = self.table.scan(state, Some(&read), &visible, None).await?;
-        let read_schema = input.schema();
-        let df_schema = DFSchema::try_from(read_schema.as_ref().clone())?;
-        let predicate = visible
-            .into_iter()
-            .reduce(Expr::and)
-            .expect("at least the event-time cut");
-        let predicate = state.create_physical_expr(predicate, &df_schema)?;
-        let filtered: Arc<dyn ExecutionPlan> = Arc::new(FilterExec::try_new(predicate, input)?);
+        let filtered = self.table.scan_where(state, &read, self.visible()).await?;
         let [
             record_id,
             event_time,

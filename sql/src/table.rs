@@ -12,6 +12,7 @@ use almanac_types::FeatureGroup;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
+use datafusion::common::DFSchema;
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
@@ -22,6 +23,7 @@ use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::union::UnionExec;
 
 use crate::bounds::TimeBounds;
@@ -50,6 +52,26 @@ impl GroupTable {
     /// The group behind the table.
     pub fn group(&self) -> &Arc<FeatureGroup> {
         &self.group
+    }
+
+    /// The `projection` columns of the rows that satisfy every one of
+    /// `filters`: the filters prune files (by the event-time and write-time
+    /// ranges recorded for each), then are applied to each row read.
+    pub async fn scan_where(
+        &self,
+        state: &dyn Session,
+        projection: &[usize],
+        filters: Vec<Expr>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let input = self
+            .scan(state, Some(&projection.to_vec()), &filters, None)
+            .await?;
+        let Some(predicate) = filters.into_iter().reduce(Expr::and) else {
+            return Ok(input);
+        };
+        let df_schema = DFSchema::try_from(input.schema().as_ref().clone())?;
+        let predicate = state.create_physical_expr(predicate, &df_schema)?;
+        Ok(Arc::new(FilterExec::try_new(predicate, input)?))
     }
 }
 

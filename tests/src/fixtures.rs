@@ -36,6 +36,29 @@ pub fn reviews_request(name: &str) -> pb::CreateFeatureGroupRequest {
     }
 }
 
+/// A request for a group with both stores on: the record identifier `id`,
+/// an ISO-8601 `event_time`, then `features`.
+pub fn group_request(
+    name: &str,
+    id: (&str, T),
+    features: &[(&str, T)],
+) -> pb::CreateFeatureGroupRequest {
+    let mut definitions = vec![scalar(id.0, id.1), scalar("event_time", T::String)];
+    definitions.extend(features.iter().map(|(n, t)| scalar(*n, *t)));
+    pb::CreateFeatureGroupRequest {
+        feature_group_name: name.into(),
+        record_identifier_feature_name: id.0.into(),
+        event_time_feature_name: "event_time".into(),
+        feature_definitions: definitions,
+        online_store: Some(pb::OnlineStoreConfig {
+            enabled: true,
+            default_ttl_seconds: None,
+        }),
+        offline_store: Some(pb::OfflineStoreConfig { enabled: true }),
+        ..Default::default()
+    }
+}
+
 /// Creates the reviews group called `name`.
 pub async fn create_reviews(client: &Client, name: &str) -> pb::FeatureGroupDescription {
     client

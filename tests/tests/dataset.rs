@@ -7,9 +7,9 @@ use std::sync::Arc;
 use almanac_client::Client;
 use almanac_client::dataset::{DatasetRequest, FeatureSelection};
 use almanac_client::proto as pb;
-use almanac_client::values::{feature, scalar};
+use almanac_client::values::feature;
 use almanac_tests::dataset::{dataset, dataset_error};
-use almanac_tests::fixtures::{code, message};
+use almanac_tests::fixtures::{code, group_request, message};
 use almanac_tests::{TestServer, with_flushes};
 use almanac_types::time::{format_iso8601, parse_iso8601};
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
@@ -23,23 +23,6 @@ const BASE: i64 = 1_772_323_200_000_000; // 2026-03-01T00:00:00Z
 
 fn at(offset: i64) -> String {
     format_iso8601(BASE + offset)
-}
-
-fn group(name: &str, id: (&str, T), features: &[(&str, T)]) -> pb::CreateFeatureGroupRequest {
-    let mut definitions = vec![scalar(id.0, id.1), scalar("event_time", T::String)];
-    definitions.extend(features.iter().map(|(n, t)| scalar(*n, *t)));
-    pb::CreateFeatureGroupRequest {
-        feature_group_name: name.into(),
-        record_identifier_feature_name: id.0.into(),
-        event_time_feature_name: "event_time".into(),
-        feature_definitions: definitions,
-        online_store: Some(pb::OnlineStoreConfig {
-            enabled: true,
-            default_ttl_seconds: None,
-        }),
-        offline_store: Some(pb::OfflineStoreConfig { enabled: true }),
-        ..Default::default()
-    }
 }
 
 /// The entity table: a driver, a customer and a time per row.
@@ -82,7 +65,7 @@ async fn put(client: &Client, group: &str, record: Vec<pb::FeatureValue>) {
 async fn golden_histories(server: &TestServer) {
     let client = &server.client;
     client
-        .create_feature_group(group(
+        .create_feature_group(group_request(
             "driver_stats",
             ("driver_id", T::Integral),
             &[
@@ -94,7 +77,7 @@ async fn golden_histories(server: &TestServer) {
         .await
         .unwrap();
     client
-        .create_feature_group(group(
+        .create_feature_group(group_request(
             "customer_profile",
             ("customer_id", T::String),
             &[("city", T::String), ("lifetime_value", T::Fractional)],
@@ -204,6 +187,15 @@ fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|c| c.to_string()).collect()
 }
 
+/// Rows written as lines of space-separated cells.
+fn table(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(str::split_whitespace)
+        .map(|cells| cells.map(str::to_owned).collect::<Vec<_>>())
+        .filter(|cells| !cells.is_empty())
+        .collect()
+}
+
 #[tokio::test]
 async fn golden_case_documents_the_rules() {
     let server = TestServer::start_with(with_flushes).await;
@@ -232,128 +224,24 @@ async fn golden_case_documents_the_rules() {
             "lifetime_value"
         ]
     );
-    let expected = vec![
-        row(&[
-            "1001",
-            "c1",
-            "2026-03-01T01:00:00Z",
-            "0.5",
-            "10",
-            "Lisbon",
-            "Lisbon",
-            "100.0",
-        ]),
-        row(&[
-            "1001",
-            "c2",
-            "2026-03-01T02:00:00Z",
-            "0.65",
-            "12",
-            "Lisbon",
-            "Faro",
-            "20.0",
-        ]),
-        row(&[
-            "1001",
-            "c1",
-            "2026-03-01T01:59:59.999999Z",
-            "0.5",
-            "10",
-            "Lisbon",
-            "Lisbon",
-            "100.0",
-        ]),
-        row(&[
-            "1001",
-            "c1",
-            "2026-03-01T06:00:00Z",
-            "NULL",
-            "20",
-            "Lisbon",
-            "Porto",
-            "150.0",
-        ]),
-        row(&[
-            "1002",
-            "c2",
-            "2026-03-01T02:00:00Z",
-            "0.3",
-            "3",
-            "Porto",
-            "Faro",
-            "20.0",
-        ]),
-        row(&[
-            "1002",
-            "c3",
-            "2026-03-01T03:00:00Z",
-            "NULL",
-            "NULL",
-            "NULL",
-            "NULL",
-            "NULL",
-        ]),
-        row(&[
-            "1002",
-            "c1",
-            "2026-03-01T00:30:00Z",
-            "NULL",
-            "NULL",
-            "NULL",
-            "Lisbon",
-            "100.0",
-        ]),
-        row(&[
-            "9999",
-            "NULL",
-            "2026-03-01T05:00:00Z",
-            "NULL",
-            "NULL",
-            "NULL",
-            "NULL",
-            "NULL",
-        ]),
-        row(&[
-            "1001",
-            "c1",
-            "2026-03-01T01:00:00Z",
-            "0.5",
-            "10",
-            "Lisbon",
-            "Lisbon",
-            "100.0",
-        ]),
-        row(&[
-            "1003",
-            "c1",
-            "2026-03-01T04:00:00Z",
-            "0.9",
-            "40",
-            "Lisbon",
-            "Porto",
-            "150.0",
-        ]),
-        row(&[
-            "1001",
-            "c1",
-            "2026-03-01T04:00:00Z",
-            "0.65",
-            "12",
-            "Lisbon",
-            "Porto",
-            "150.0",
-        ]),
-        row(&[
-            "1001",
-            "c1",
-            "2026-03-01T04:00:00.000001Z",
-            "0.65",
-            "12",
-            "Lisbon",
-            "Porto",
-            "150.0",
-        ]),
-    ];
+    // driver_id customer_id event_time conv_rate trips driver_stats__city
+    // customer_profile__city lifetime_value, one entity row a line.
+    let expected = table(
+        "
+         1001 c1 2026-03-01T01:00:00Z 0.5 10 Lisbon Lisbon 100.0
+         1001 c2 2026-03-01T02:00:00Z 0.65 12 Lisbon Faro 20.0
+         1001 c1 2026-03-01T01:59:59.999999Z 0.5 10 Lisbon Lisbon 100.0
+         1001 c1 2026-03-01T06:00:00Z NULL 20 Lisbon Porto 150.0
+         1002 c2 2026-03-01T02:00:00Z 0.3 3 Porto Faro 20.0
+         1002 c3 2026-03-01T03:00:00Z NULL NULL NULL NULL NULL
+         1002 c1 2026-03-01T00:30:00Z NULL NULL NULL Lisbon 100.0
+         9999 NULL 2026-03-01T05:00:00Z NULL NULL NULL NULL NULL
+         1001 c1 2026-03-01T01:00:00Z 0.5 10 Lisbon Lisbon 100.0
+         1003 c1 2026-03-01T04:00:00Z 0.9 40 Lisbon Porto 150.0
+         1001 c1 2026-03-01T04:00:00Z 0.65 12 Lisbon Porto 150.0
+         1001 c1 2026-03-01T04:00:00.000001Z 0.65 12 Lisbon Porto 150.0
+        ",
+    );
     assert_eq!(rows, expected);
 
     // A 2 h look-back on driver_stats: rows 10 and 11 straddle it; row 3's
@@ -670,13 +558,13 @@ fn expected(
 
 fn model_group(index: usize) -> pb::CreateFeatureGroupRequest {
     if index == 0 {
-        group(
+        group_request(
             "drivers",
             ("driver_id", T::Integral),
             &[("value", T::Integral)],
         )
     } else {
-        group("users", ("user_id", T::String), &[("value", T::Integral)])
+        group_request("users", ("user_id", T::String), &[("value", T::Integral)])
     }
 }
 
@@ -844,7 +732,7 @@ async fn a_history_larger_than_the_memory_limit_is_sorted_on_disk() {
     .await;
     let client = &server.client;
     client
-        .create_feature_group(group(
+        .create_feature_group(group_request(
             "notes",
             ("driver_id", T::Integral),
             &[("version", T::Integral), ("note", T::String)],

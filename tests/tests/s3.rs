@@ -86,25 +86,14 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
 /// Writes 40 drivers x 6 hourly versions into `driver_stats`, half of them
 /// before a flush and half left in the log.
 async fn driver_history(server: &TestServer) {
-    use almanac_client::values::{feature, scalar};
+    use almanac_client::values::feature;
     let client = &server.client;
     client
-        .create_feature_group(pb::CreateFeatureGroupRequest {
-            feature_group_name: "driver_stats".into(),
-            record_identifier_feature_name: "driver_id".into(),
-            event_time_feature_name: "event_time".into(),
-            feature_definitions: vec![
-                scalar("driver_id", pb::FeatureType::Integral),
-                scalar("event_time", pb::FeatureType::String),
-                scalar("trips", pb::FeatureType::Integral),
-            ],
-            online_store: Some(pb::OnlineStoreConfig {
-                enabled: true,
-                default_ttl_seconds: None,
-            }),
-            offline_store: Some(pb::OfflineStoreConfig { enabled: true }),
-            ..Default::default()
-        })
+        .create_feature_group(almanac_tests::fixtures::group_request(
+            "driver_stats",
+            ("driver_id", pb::FeatureType::Integral),
+            &[("trips", pb::FeatureType::Integral)],
+        ))
         .await
         .unwrap();
     for hour in 0..6i64 {

@@ -29,7 +29,6 @@ use datafusion::execution::SessionState;
 use datafusion::logical_expr::{ColumnarValue, Expr, ScalarUDF, Volatility, col, create_udf};
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::expressions::Column;
-use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
@@ -131,15 +130,9 @@ pub async fn group_plan(
         .collect::<Result<_, _>>()?;
     read.sort_unstable();
     read.dedup();
-    let scan = join.table.scan(state, Some(&read), &window, None).await?;
-    let scan_schema = scan.schema();
+    let filtered = join.table.scan_where(state, &read, window).await?;
+    let scan_schema = filtered.schema();
     let df_schema = DFSchema::try_from(scan_schema.as_ref().clone())?;
-    let predicate = window
-        .into_iter()
-        .reduce(Expr::and)
-        .expect("the event-time cut");
-    let predicate = state.create_physical_expr(predicate, &df_schema)?;
-    let filtered: Arc<dyn ExecutionPlan> = Arc::new(FilterExec::try_new(predicate, scan)?);
     let mut projection = vec![
         (
             column(&scan_schema, &group.record_identifier)?,
