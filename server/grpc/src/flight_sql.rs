@@ -4,7 +4,9 @@
 //! `pyarrow.flight` clients work unchanged. Results stream batch by batch.
 //! `DoExchange` builds point-in-time datasets: the entity table goes in as
 //! Arrow, with the request as JSON in the descriptor's command, and the
-//! dataset streams back.
+//! dataset streams back. `DoPut` with a path descriptor naming a feature
+//! group is bulk ingest ([`crate::ingest`]); `DoAction` runs the
+//! FeatureStore API with JSON bodies ([`crate::flight_actions`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,19 +30,26 @@ use arrow_flight::sql::{
     CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
-    FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
-    IpcMessage, SchemaAsIpc, Ticket,
+    Action, ActionType, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest,
+    HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
 };
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::status::sql_status;
+use crate::flight_actions;
+use crate::ingest;
+use crate::service::FeatureStoreService;
+use crate::status::{sql_status, to_status};
+use almanac_online::Engine;
 
-/// The Flight SQL service over the SQL engine.
+/// The Flight SQL service over the SQL engine, plus bulk ingest and the
+/// FeatureStore API as actions.
 #[derive(Clone)]
 pub struct FlightSqlEndpoint {
     sql: SqlEngine,
+    engine: Arc<Engine>,
+    service: FeatureStoreService,
     info: Arc<SqlInfoData>,
 }
 
@@ -56,7 +65,7 @@ type FlightDataStream =
     Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
 
 impl FlightSqlEndpoint {
-    pub fn new(sql: SqlEngine) -> Self {
+    pub fn new(sql: SqlEngine, engine: Arc<Engine>, service: FeatureStoreService) -> Self {
         let mut info = SqlInfoDataBuilder::new();
         info.append(SqlInfo::FlightSqlServerName, "Almanac");
         info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
@@ -69,6 +78,8 @@ impl FlightSqlEndpoint {
         info.append(SqlInfo::SqlIdentifierQuoteChar, "\"");
         Self {
             sql,
+            engine,
+            service,
             info: Arc::new(info.build().expect("static SQL info is valid")),
         }
     }
@@ -409,15 +420,80 @@ impl FlightSqlService for FlightSqlEndpoint {
         Ok(Self::one_batch(batch))
     }
 
+    /// Bulk ingest: a path descriptor names the feature group; other
+    /// commands are refused, the SQL interface being read-only.
     async fn do_put_fallback(
         &self,
-        _request: Request<PeekableFlightDataStream>,
+        request: Request<PeekableFlightDataStream>,
         message: Any,
     ) -> Result<Response<<Self as FlightService>::DoPutStream>, Status> {
-        Err(Status::permission_denied(format!(
-            "the SQL interface is read-only; '{}' is refused",
-            message.type_url
+        if !message.type_url.is_empty() || !message.value.is_empty() {
+            return Err(Status::permission_denied(format!(
+                "the SQL interface is read-only; '{}' is refused",
+                message.type_url
+            )));
+        }
+        let mut input = request.into_inner().into_peekable();
+        let descriptor = match std::pin::Pin::new(&mut input).peek().await {
+            Some(Ok(first)) => first.flight_descriptor.clone(),
+            Some(Err(status)) => return Err(status.clone()),
+            None => None,
+        };
+        let group_name = match descriptor {
+            Some(d) if d.r#type == DescriptorType::Path as i32 && d.path.len() == 1 => {
+                d.path[0].clone()
+            }
+            _ => {
+                return Err(Status::invalid_argument(
+                    "DoPut needs a path descriptor with one element: the feature group's name",
+                ));
+            }
+        };
+        let group = self.engine.group(&group_name).map_err(to_status)?;
+        let messages = input
+            .try_filter(|message| futures::future::ready(!message.data_header.is_empty()))
+            .map_err(|status| FlightError::Tonic(Box::new(status)));
+        let batches =
+            FlightRecordBatchStream::new_from_flight_data(messages).map_err(|e| match e {
+                FlightError::Tonic(status) => *status,
+                other => Status::invalid_argument(format!(
+                    "the ingest stream is not valid Arrow: {other}"
+                )),
+            });
+        let (results, replies) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(ingest::ingest(
+            Arc::clone(&self.engine),
+            group,
+            batches,
+            results,
+        ));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(replies),
         )))
+    }
+
+    /// The FeatureStore API with JSON bodies.
+    async fn do_action_fallback(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        let action = request.into_inner();
+        let body = flight_actions::run(&self.service, &action.r#type, &action.body)
+            .await
+            .ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "unknown action '{}'; ListActions names them",
+                    action.r#type
+                ))
+            })??;
+        let result = arrow_flight::Result { body: body.into() };
+        Ok(Response::new(Box::pin(stream::once(
+            async move { Ok(result) },
+        ))))
+    }
+
+    async fn list_custom_actions(&self) -> Option<Vec<Result<ActionType, Status>>> {
+        Some(flight_actions::action_types())
     }
 
     /// Builds a point-in-time dataset: the descriptor's command is the

@@ -10,14 +10,18 @@
 //! - [`config`]: [`ServerConfig`], what `almanac serve` configures.
 //! - [`service`]: the tonic handlers, one file per area; each validates,
 //!   converts, calls the engine and converts back.
-//! - [`flight_sql`]: Arrow Flight SQL over the SQL engine.
+//! - [`flight_sql`]: Arrow Flight SQL over the SQL engine; the Flight
+//!   service also takes bulk ingest ([`ingest`]: `DoPut` into a feature
+//!   group) and the FeatureStore API as JSON actions ([`flight_actions`]).
 //! - [`convert`]: protobuf <-> domain conversions, one module per direction.
 //! - [`status`]: the one mapping from engine and query errors to gRPC
 //!   status codes.
 
 pub mod config;
 pub mod convert;
+pub mod flight_actions;
 pub mod flight_sql;
+pub mod ingest;
 pub mod server;
 pub mod service;
 pub mod status;

@@ -85,22 +85,20 @@ pub async fn serve(
         config.shutdown_flush_timeout,
     ));
 
-    let service = FeatureStoreServer::new(FeatureStoreService::new(
-        Arc::clone(&engine),
-        offline.clone(),
-        flush_status,
-    ))
-    .max_decoding_message_size(config.max_message_bytes)
-    .max_encoding_message_size(config.max_message_bytes);
+    let handlers = FeatureStoreService::new(Arc::clone(&engine), offline.clone(), flush_status);
+    let service = FeatureStoreServer::new(handlers.clone())
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(config.max_message_bytes);
     let sql = SqlEngine::new(
         Arc::clone(&engine),
         offline.clone(),
         config.sql.clone(),
         leases,
     );
-    let flight = FlightServiceServer::new(FlightSqlEndpoint::new(sql))
-        .max_decoding_message_size(config.max_message_bytes)
-        .max_encoding_message_size(config.max_message_bytes);
+    let flight =
+        FlightServiceServer::new(FlightSqlEndpoint::new(sql, Arc::clone(&engine), handlers))
+            .max_decoding_message_size(config.max_message_bytes)
+            .max_encoding_message_size(config.max_message_bytes);
     let local = listener.local_addr().ok();
     // Small responses go out at once: without TCP_NODELAY, Nagle's
     // algorithm and delayed ACKs hold a response's last frame for ~40 ms.

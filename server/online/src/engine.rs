@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use almanac_types::time::{Clock, SystemClock};
-use almanac_types::validate::{parse_event_time, parse_record_id, validate_record};
-use almanac_types::{FeatureGroup, InputValue, Limits};
+use almanac_types::validate::{
+    parse_event_time, parse_record_id, validate_record, validate_values,
+};
+use almanac_types::{FeatureGroup, InputValue, Limits, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Catalog;
@@ -224,6 +226,51 @@ impl Engine {
     /// Writes one record.
     pub async fn put_record(&self, entry: PutEntry) -> Result<()> {
         self.put_records(vec![entry]).await?.pop().unwrap_or(Ok(()))
+    }
+
+    /// Bulk ingest: writes rows whose values are converted already, in
+    /// `group`'s feature order, to every store the group has, each checked
+    /// as PutRecord checks a record. Valid rows are written in one atomic
+    /// batch, in order; one result per row. There is no entry limit: the
+    /// caller bounds a call's size.
+    pub async fn put_rows(
+        &self,
+        group: &Arc<FeatureGroup>,
+        rows: Vec<Vec<Value>>,
+    ) -> Result<Vec<Result<()>>> {
+        let now = self.now_micros();
+        let tiers = resolve_tiers(group, None)?;
+        let ttl = if tiers.online {
+            group.effective_ttl(None)
+        } else {
+            None
+        };
+        let mut results: Vec<Result<()>> = Vec::with_capacity(rows.len());
+        let mut ops = Vec::with_capacity(rows.len());
+        let mut positions = Vec::with_capacity(rows.len());
+        for (position, values) in rows.into_iter().enumerate() {
+            match validate_values(group, values, ttl, &self.limits) {
+                Ok((id, record)) => {
+                    ops.push(WriteOp::Put {
+                        group: Arc::clone(group),
+                        id,
+                        record,
+                        tiers,
+                        api_invocation_micros: now,
+                    });
+                    positions.push(position);
+                    results.push(Ok(()));
+                }
+                Err(error) => results.push(Err(error.into())),
+            }
+        }
+        if !ops.is_empty() {
+            let written = self.send(|reply| Command::Write { ops, reply }).await?;
+            for (position, result) in positions.into_iter().zip(written) {
+                results[position] = result;
+            }
+        }
+        Ok(results)
     }
 
     fn check_put(&self, entry: PutEntry, now: i64) -> Result<WriteOp> {

@@ -67,7 +67,18 @@ pub fn validate_record(
         }
         values[index] = convert(definition, input_value)?;
     }
+    validate_values(group, values, ttl_seconds, limits)
+}
 
+/// Checks a record whose values are converted already and in the group's
+/// feature order (bulk ingest): the identifier, the event time and the
+/// size. Returns the identifier and the version to store.
+pub fn validate_values(
+    group: &FeatureGroup,
+    values: Vec<Value>,
+    ttl_seconds: Option<u64>,
+    limits: &Limits,
+) -> Result<(RecordId, Record)> {
     let id_index = group.record_identifier_index();
     let id = match &values[id_index] {
         Value::Null => {
