@@ -63,6 +63,9 @@ pub enum Command {
     /// Build a point-in-time-correct training set: for each entity row,
     /// the features as they were at its event time, never later.
     Dataset(DatasetArgs),
+    /// Write a CSV, TSV, Parquet or JSON-lines file into a feature group,
+    /// one record per row (bulk ingest over Arrow Flight).
+    Ingest(IngestArgs),
 }
 
 /// How `almanac query` writes its result.
@@ -237,8 +240,17 @@ pub struct CreateFeatureGroupArgs {
     pub event_time: String,
     /// A feature: NAME:TYPE[:COLLECTION[:DIM]], TYPE integral|fractional|string,
     /// COLLECTION list|set|vector (e.g. emb:fractional:vector:128).
-    #[arg(long = "feature", required = true)]
+    #[arg(long = "feature", required_unless_present = "from_file")]
     pub features: Vec<String>,
+    /// Infer the features from a data file's columns (CSV, TSV, Parquet or
+    /// JSON lines): integers Integral, floats Fractional, text String,
+    /// timestamps String (ISO-8601 UTC). A --feature overrides the
+    /// inferred definition of its name.
+    #[arg(long)]
+    pub from_file: Option<PathBuf>,
+    /// The format of --from-file when its extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::files::FileFormat>,
     /// No online store (offline only).
     #[arg(long)]
     pub no_online: bool,
@@ -419,6 +431,30 @@ pub struct ListRecordsArgs {
     /// Stop after this many records.
     #[arg(long)]
     pub limit: Option<usize>,
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Feature group name.
+    pub name: String,
+    /// The file: .csv, .tsv, .parquet or .jsonl (with a header row for CSV
+    /// and TSV). Columns are matched to features by name.
+    pub file: PathBuf,
+    /// The file's format when its extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::files::FileFormat>,
+    /// Batches in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 20_000)]
+    pub batch_rows: usize,
+    /// Write the rows that failed, with their row number and reason, to
+    /// this .csv, .tsv or .jsonl file.
+    #[arg(long)]
+    pub failed_rows: Option<PathBuf>,
     #[command(flatten)]
     pub client: ClientOptions,
 }

@@ -4,13 +4,16 @@
 //! # Layout
 //!
 //! - [`cli`]: the clap definitions; `--help` comes from their doc comments.
-//! - [`commands`]: one module per area: `serve`, feature groups, records.
+//! - [`commands`]: one module per area: `serve`, feature groups, records,
+//!   queries, datasets, bulk ingest.
+//! - [`files`]: reading CSV, TSV, Parquet and JSON-lines data files.
 //! - [`parse`]: feature specs (`NAME:TYPE[:COLLECTION[:DIM]]`), tags,
 //!   durations and JSON records.
 //! - [`output`]: human and `--json` output.
 
 pub mod cli;
 pub mod commands;
+pub mod files;
 pub mod output;
 pub mod parse;
 

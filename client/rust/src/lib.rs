@@ -9,6 +9,8 @@
 //!   [`Client::get_record`] returning `None` for a missing record.
 //! - [`query`]: SQL over Arrow Flight SQL, as Arrow record batches.
 //! - [`dataset`]: point-in-time datasets over Arrow Flight `DoExchange`.
+//! - [`ingest`]: bulk ingest over Arrow Flight `DoPut`.
+//! - [`infer`]: feature definitions inferred from an Arrow schema.
 //! - [`values`]: building feature values and records from Rust values.
 //! - [`ClientError`]: transport failures and gRPC statuses.
 //!
@@ -30,6 +32,8 @@
 mod client;
 pub mod dataset;
 mod error;
+pub mod infer;
+pub mod ingest;
 pub mod query;
 pub mod values;
 

@@ -13,11 +13,13 @@
 //! - [`codec`]: the compact binary encoding of a record version, which
 //!   carries its schema version so that adding features never rewrites data.
 //! - [`dataset`]: the request to build a point-in-time dataset.
+//! - [`ingest`]: the per-batch answer of a bulk ingest.
 //! - [`error`]: this crate's error type.
 
 pub mod codec;
 pub mod dataset;
 pub mod error;
+pub mod ingest;
 pub mod names;
 pub mod schema;
 pub mod time;

@@ -22,11 +22,22 @@ fn print_description(json_output: bool, description: &pb::FeatureGroupDescriptio
 }
 
 pub async fn create(args: CreateFeatureGroupArgs) -> Result<()> {
-    let features = args
-        .features
-        .iter()
-        .map(|f| parse::feature_spec(f))
-        .collect::<Result<Vec<_>>>()?;
+    let mut features = match &args.from_file {
+        Some(path) => {
+            let format = crate::files::FileFormat::of(path, args.format)?;
+            let schema = crate::files::inferred_schema(path, format)?;
+            almanac_client::infer::feature_definitions(&schema)
+                .map_err(|e| anyhow::anyhow!("--from-file {}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    for spec in &args.features {
+        let feature = parse::feature_spec(spec)?;
+        match features.iter_mut().find(|f| f.name == feature.name) {
+            Some(inferred) => *inferred = feature,
+            None => features.push(feature),
+        }
+    }
     let tags = args
         .tags
         .iter()

@@ -2,6 +2,7 @@
 
 mod dataset;
 mod groups;
+mod ingest;
 mod query;
 mod records;
 mod serve;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::ListRecords(args) => records::list(args).await,
         Command::Query(args) => query::run(args).await,
         Command::Dataset(args) => dataset::run(args).await,
+        Command::Ingest(args) => ingest::run(args).await,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Bulk ingest: Arrow Flight `DoPut` with a path descriptor naming a
 //! feature group. Every row of every batch is a PutRecord, applied in
 //! order; after each batch is durable the server answers with a
-//! [`BatchResult`] as JSON in the `PutResult`'s `app_metadata`: the rows
+//! [`BatchResult`] (from `almanac-types`) as JSON in the `PutResult`'s `app_metadata`: the rows
 //! written, and each failed row's index in the batch and the reason. The
 //! valid rows of a batch are written even when others fail.
 
@@ -10,11 +10,11 @@ pub mod columns;
 use std::sync::Arc;
 
 use almanac_online::Engine;
+use almanac_types::ingest::{BatchResult, FailedRow};
 use almanac_types::{FeatureGroup, Value};
 use arrow::array::RecordBatch;
 use arrow_flight::PutResult;
 use futures::{Stream, StreamExt};
-use serde::Serialize;
 use tokio::sync::mpsc;
 use tonic::Status;
 
@@ -24,25 +24,6 @@ use columns::ColumnMap;
 /// Rows handed to the writer per call. Smaller calls let the next rows be
 /// converted while the writer commits; larger ones amortise the commit.
 const WRITE_CHUNK_ROWS: usize = 16_384;
-
-/// The answer to one ingested batch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BatchResult {
-    /// The batch's position in the stream, from 0.
-    pub batch: u64,
-    /// Rows in the batch.
-    pub rows: usize,
-    pub rows_written: usize,
-    pub failed_rows: Vec<FailedRow>,
-}
-
-/// A row that was not written.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FailedRow {
-    /// The row's position in its batch, from 0.
-    pub index: usize,
-    pub reason: String,
-}
 
 /// Ingests `batches` into `group`, sending one result per batch to
 /// `results`. Stops at the first stream-level error (a column that is no

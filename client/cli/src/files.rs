@@ -1,0 +1,239 @@
+//! Data files the CLI reads: CSV and TSV (with a header; quoted fields may
+//! hold delimiters, quotes and line breaks), Parquet, and JSON lines. The
+//! format comes from the extension or `--format`.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use clap::ValueEnum;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// Rows read to infer the column types of a text file.
+const INFER_ROWS: usize = 10_000;
+
+/// A data file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    Csv,
+    Tsv,
+    Parquet,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl FileFormat {
+    /// `given`, else the format the file's extension names.
+    pub fn of(path: &Path, given: Option<FileFormat>) -> Result<Self> {
+        if let Some(format) = given {
+            return Ok(format);
+        }
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        Ok(match extension.as_deref() {
+            Some("csv") => FileFormat::Csv,
+            Some("tsv" | "tab") => FileFormat::Tsv,
+            Some("parquet" | "pq") => FileFormat::Parquet,
+            Some("jsonl" | "ndjson" | "json") => FileFormat::Jsonl,
+            _ => bail!(
+                "{}: cannot tell the format from the extension; use --format csv|tsv|parquet|jsonl",
+                path.display()
+            ),
+        })
+    }
+
+    fn csv_format(self) -> arrow::csv::reader::Format {
+        let delimiter = if self == FileFormat::Tsv { b'\t' } else { b',' };
+        arrow::csv::reader::Format::default()
+            .with_header(true)
+            .with_delimiter(delimiter)
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// The column types a file's values have: Parquet's own; for text formats
+/// inferred from the first rows (ISO-8601 times as UTC timestamps).
+pub fn inferred_schema(path: &Path, format: FileFormat) -> Result<SchemaRef> {
+    let schema = match format {
+        FileFormat::Parquet => {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
+                .with_context(|| format!("{} is not a Parquet file", path.display()))?;
+            return Ok(Arc::clone(reader.schema()));
+        }
+        FileFormat::Csv | FileFormat::Tsv => {
+            format
+                .csv_format()
+                .infer_schema(open(path)?, Some(INFER_ROWS))
+                .with_context(|| format!("cannot read the header of {}", path.display()))?
+                .0
+        }
+        FileFormat::Jsonl => {
+            arrow::json::reader::infer_json_schema(BufReader::new(open(path)?), Some(INFER_ROWS))
+                .with_context(|| format!("{} is not JSON lines", path.display()))?
+                .0
+        }
+    };
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Timestamp(unit, None) => field
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Timestamp(*unit, Some("UTC".into()))),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Batches of a file as they are read, with how far into the file the
+/// reader is, for progress.
+pub struct BatchSource {
+    pub schema: SchemaRef,
+    /// What [`BatchSource::done`] counts up to: bytes for text files, rows
+    /// for Parquet.
+    pub total: u64,
+    done: Arc<AtomicU64>,
+    batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send>,
+}
+
+impl std::fmt::Debug for BatchSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchSource")
+            .field("schema", &self.schema)
+            .field("total", &self.total)
+            .finish()
+    }
+}
+
+impl BatchSource {
+    /// Opens `path` for ingest. Text columns are read as text (CSV, TSV)
+    /// or with numbers and text kept as text (JSON lines), so that the
+    /// server parses each value by its feature's type and a bad value fails
+    /// its row, not the file.
+    pub fn open(path: &Path, format: FileFormat, batch_rows: usize) -> Result<Self> {
+        let done = Arc::new(AtomicU64::new(0));
+        let read_error = {
+            let path = path.display().to_string();
+            move |e: arrow::error::ArrowError| anyhow::anyhow!("cannot read {path}: {e}")
+        };
+        match format {
+            FileFormat::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
+                    .with_context(|| format!("{} is not a Parquet file", path.display()))?;
+                let schema = Arc::clone(builder.schema());
+                let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
+                let reader = builder.with_batch_size(batch_rows).build()?;
+                let counter = Arc::clone(&done);
+                let batches = reader.map(move |batch| {
+                    let batch = batch.map_err(read_error.clone())?;
+                    counter.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                    Ok(batch)
+                });
+                Ok(Self {
+                    schema,
+                    total,
+                    done,
+                    batches: Box::new(batches),
+                })
+            }
+            FileFormat::Csv | FileFormat::Tsv => {
+                let header = inferred_schema(path, format)?;
+                let text = Arc::new(Schema::new(
+                    header
+                        .fields()
+                        .iter()
+                        .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                        .collect::<Vec<_>>(),
+                ));
+                let (file, total) = counted(path, &done)?;
+                let reader = arrow::csv::ReaderBuilder::new(Arc::clone(&text))
+                    .with_format(format.csv_format())
+                    .with_batch_size(batch_rows)
+                    .build(file)?;
+                Ok(Self {
+                    schema: text,
+                    total,
+                    done,
+                    batches: Box::new(reader.map(move |b| b.map_err(read_error.clone()))),
+                })
+            }
+            FileFormat::Jsonl => {
+                let inferred = inferred_schema(path, format)?;
+                let schema = Arc::new(Schema::new(
+                    inferred
+                        .fields()
+                        .iter()
+                        .map(|f| match f.data_type() {
+                            DataType::List(_) | DataType::Struct(_) => f.as_ref().clone(),
+                            _ => Field::new(f.name(), DataType::Utf8, true),
+                        })
+                        .collect::<Vec<_>>(),
+                ));
+                let (file, total) = counted(path, &done)?;
+                let reader = arrow::json::ReaderBuilder::new(Arc::clone(&schema))
+                    .with_batch_size(batch_rows)
+                    .with_coerce_primitive(true)
+                    .build(BufReader::new(file))?;
+                Ok(Self {
+                    schema,
+                    total,
+                    done,
+                    batches: Box::new(reader.map(move |b| b.map_err(read_error.clone()))),
+                })
+            }
+        }
+    }
+
+    /// How far the reader is, in the unit of [`BatchSource::total`].
+    pub fn progress(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.done)
+    }
+}
+
+impl Iterator for BatchSource {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.batches.next()
+    }
+}
+
+/// A file whose reads are counted into `done`, and its size.
+fn counted(path: &Path, done: &Arc<AtomicU64>) -> Result<(CountingReader, u64)> {
+    let mut file = open(path)?;
+    let total = file.seek(std::io::SeekFrom::End(0))?;
+    file.rewind()?;
+    Ok((
+        CountingReader {
+            inner: BufReader::with_capacity(1 << 20, file),
+            done: Arc::clone(done),
+        },
+        total,
+    ))
+}
+
+/// Counts the bytes read through it.
+struct CountingReader {
+    inner: BufReader<File>,
+    done: Arc<AtomicU64>,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

@@ -1,0 +1,292 @@
+"""The Almanac client: one connection to a server, every call as a method."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from . import _actions
+from ._dataset import build_dataset, dataset_request
+from ._flight_sql import run_query
+from ._tables import table_to_output, to_table, with_plain_types
+from .errors import from_code
+from .inference import infer_feature_definitions, normalize_feature_definitions
+from .ingest import IngestResult, ingest_table
+
+__all__ = ["Client"]
+
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>\d+))?/?$")
+_SCHEMES = {None, "http", "grpc", "grpc+tcp"}
+
+
+def flight_location(url: str) -> str:
+    """The Flight location (``grpc+tcp://host:port``) of an Almanac address:
+    ``http://host:port``, ``grpc://host:port``, ``grpc+tcp://host:port`` or
+    ``host:port``. The port defaults to 50051."""
+    match = _ADDRESS.match(url.strip())
+    if not match or match.group("scheme") not in _SCHEMES:
+        raise ValueError(
+            f"'{url}' is not an Almanac address such as http://127.0.0.1:50051, "
+            "grpc://host:port or host:port"
+        )
+    return f"grpc+tcp://{match.group('host')}:{match.group('port') or 50051}"
+
+
+def _ttl_seconds(ttl: Any) -> Optional[int]:
+    if ttl is None:
+        return None
+    if isinstance(ttl, datetime.timedelta):
+        ttl = ttl.total_seconds()
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl < 0 or ttl != int(ttl):
+        raise ValueError(f"a ttl is a whole number of seconds (or a timedelta), not {ttl!r}")
+    return int(ttl)
+
+
+class Client:
+    """A connection to an Almanac server.
+
+    ``Client("http://127.0.0.1:50051")`` connects over Arrow Flight (gRPC);
+    use it as a context manager, or call :meth:`close`. Server errors are
+    raised as :class:`~almanac.AlmanacError` subclasses. The client may be
+    shared between threads.
+    """
+
+    def __init__(self, url: str = "http://127.0.0.1:50051"):
+        self.url = url
+        self._flight = flight.FlightClient(flight_location(url))
+
+    def close(self) -> None:
+        """Closes the connection."""
+        self._flight.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.url!r})"
+
+    def _call(self, method: str, request: Mapping[str, Any]) -> Dict[str, Any]:
+        return _actions.call(self._flight, method, request)
+
+    # ------------------------------------------------------------ control plane
+
+    def create_feature_group(
+        self,
+        name: str,
+        data_frame: Any = None,
+        *,
+        record_identifier: str,
+        event_time: str,
+        feature_definitions: Optional[Iterable[Any]] = None,
+        description: Optional[str] = None,
+        tags: Optional[Mapping[str, Any]] = None,
+        online: bool = True,
+        offline: bool = True,
+        ttl: Any = None,
+    ) -> Dict[str, Any]:
+        """Creates a feature group and returns its description.
+
+        The features are ``feature_definitions`` when given (dicts
+        ``{"name", "type", "collection", "dimension"}`` or ``(name, type)``
+        tuples), else inferred from ``data_frame``'s columns (a pandas
+        DataFrame or pyarrow Table/RecordBatch; see
+        :func:`~almanac.infer_feature_definitions`). ``record_identifier``
+        and ``event_time`` name two of them. ``ttl`` is the online store's
+        default time to live in seconds (or a timedelta); ``tags`` a dict.
+        """
+        if feature_definitions is None:
+            if data_frame is None:
+                raise ValueError("give a data_frame to infer the features from, or feature_definitions")
+            feature_definitions = infer_feature_definitions(data_frame, event_time=event_time)
+        online_store: Dict[str, Any] = {"enabled": bool(online)}
+        ttl_seconds = _ttl_seconds(ttl)
+        if ttl_seconds is not None:
+            online_store["default_ttl_seconds"] = ttl_seconds
+        request = {
+            "feature_group_name": name,
+            "record_identifier_feature_name": record_identifier,
+            "event_time_feature_name": event_time,
+            "feature_definitions": normalize_feature_definitions(feature_definitions),
+            "online_store": online_store,
+            "offline_store": {"enabled": bool(offline)},
+            "description": description or "",
+            "tags": [{"key": str(k), "value": str(v)} for k, v in (tags or {}).items()],
+        }
+        response = self._call("CreateFeatureGroup", request)
+        return _actions.description_from_wire(response.get("feature_group") or {})
+
+    def describe_feature_group(self, name: str) -> Dict[str, Any]:
+        """The group's description: the server's response with enums as
+        names (``"Integral"``, ``"Created"``, ``"Active"``; a scalar
+        feature's collection is None) and tags as a dict."""
+        response = self._call("DescribeFeatureGroup", {"feature_group_name": name})
+        return _actions.description_from_wire(response)
+
+    def list_feature_groups(self, name_contains: Optional[str] = None) -> List[str]:
+        """The names of the feature groups (whose name contains
+        ``name_contains``, ignoring case), by name; every page."""
+        names: List[str] = []
+        token = ""
+        while True:
+            request: Dict[str, Any] = {"max_results": 100, "next_token": token}
+            if name_contains:
+                request["name_contains"] = name_contains
+            response = self._call("ListFeatureGroups", request)
+            names.extend(s["feature_group_name"] for s in response.get("feature_group_summaries") or [])
+            token = response.get("next_token") or ""
+            if not token:
+                return names
+
+    def delete_feature_group(self, name: str, purge_offline: bool = False) -> None:
+        """Deletes a group: its online records at once; its offline files
+        too when ``purge_offline``."""
+        self._call("DeleteFeatureGroup", {"feature_group_name": name, "purge_offline": bool(purge_offline)})
+
+    # ------------------------------------------------------------ records
+
+    def put_record(
+        self,
+        name: str,
+        record: Mapping[str, Any],
+        target_stores: Optional[Sequence[Any]] = None,
+        ttl_seconds: Any = None,
+    ) -> None:
+        """Writes one record version: a ``{feature: value}`` dict with ints,
+        floats, strings, lists of them, datetimes (sent as ISO-8601 UTC) or
+        None. ``target_stores`` is ``["online"]``, ``["offline"]`` or both
+        (default: every store the group has)."""
+        request: Dict[str, Any] = {
+            "feature_group_name": name,
+            "record": _actions.encode_record(record),
+            "target_stores": _actions.target_stores(target_stores),
+        }
+        ttl = _ttl_seconds(ttl_seconds)
+        if ttl is not None:
+            request["ttl_seconds"] = ttl
+        self._call("PutRecord", request)
+
+    def get_record(
+        self, name: str, record_id: Any, features: Optional[Sequence[str]] = None
+    ) -> Optional[Dict[str, Any]]:
+        """The record's latest live version as ``{feature: value}`` (null
+        features left out, as the server sends them), or None when there is
+        none. Collections come back as lists."""
+        response = self._call(
+            "GetRecord",
+            {
+                "feature_group_name": name,
+                "record_identifier_value_as_string": _actions.record_id_text(record_id),
+                "feature_names": list(features or []),
+            },
+        )
+        record = response.get("record") or []
+        return _actions.decode_record(record) if record else None
+
+    def batch_get_record(
+        self, name: str, record_ids: Iterable[Any], features: Optional[Sequence[str]] = None
+    ) -> List[Dict[str, Any]]:
+        """The live records among ``record_ids``, as dicts like
+        :meth:`get_record`'s (each with the record identifier), in the
+        server's order; ids without a live record are left out. Identifiers
+        over the server's per-call cap are asked for again. A per-id error
+        (a malformed id, say) is raised."""
+        pending = [
+            {
+                "feature_group_name": name,
+                "record_identifiers_value_as_string": [_actions.record_id_text(i) for i in record_ids],
+                "feature_names": list(features or []),
+            }
+        ]
+        records: List[Dict[str, Any]] = []
+        while pending and any(p["record_identifiers_value_as_string"] for p in pending):
+            response = self._call("BatchGetRecord", {"identifiers": pending})
+            errors = response.get("errors") or []
+            if errors:
+                first = errors[0]
+                raise from_code(int(first.get("error_code", 2)), first.get("error_message", ""))
+            records.extend(_actions.decode_record(r.get("record") or []) for r in response.get("records") or [])
+            pending = response.get("unprocessed_identifiers") or []
+        return records
+
+    def delete_record(self, name: str, record_id: Any, event_time: Any, hard: bool = False) -> None:
+        """Deletes a record as of ``event_time`` (a datetime, ISO-8601 UTC
+        text or epoch seconds): a soft delete hides it, a hard one removes
+        it from the online store; the offline store gets a delete marker."""
+        self._call(
+            "DeleteRecord",
+            {
+                "feature_group_name": name,
+                "record_identifier_value_as_string": _actions.record_id_text(record_id),
+                "event_time": _actions.event_time_text(event_time),
+                "deletion_mode": 1 if hard else 0,
+            },
+        )
+
+    def ingest(
+        self, name: str, data_frame: Any, max_workers: int = 4, batch_rows: int = 10_000
+    ) -> IngestResult:
+        """Writes every row of ``data_frame`` (a pandas DataFrame or pyarrow
+        Table/RecordBatch) to the group, in Arrow batches of ``batch_rows``
+        over up to ``max_workers`` concurrent streams.
+
+        Bad rows do not raise: they are in the result's ``failed_rows`` with
+        the server's reason. A problem with the whole table (an unknown
+        column, a missing identifier or event-time column, an unknown group)
+        raises. The DataFrame's index is not sent.
+        """
+        description = self.describe_feature_group(name)
+        table, index = to_table(data_frame)
+        return ingest_table(self._flight, description, table, index, max_workers, batch_rows)
+
+    # ------------------------------------------------------------ SQL and datasets
+
+    def query(self, sql: str, to_arrow: bool = False) -> Any:
+        """Runs SQL over the offline store (each group is a table of its
+        whole history; ``as_of('g', TIMESTAMP '...')`` and ``FOR SYSTEM_TIME
+        AS OF`` travel in time). Returns a pandas DataFrame (list columns as
+        Python lists), or a pyarrow Table with ``to_arrow=True`` or when
+        pandas is missing."""
+        return table_to_output(run_query(self._flight, sql), to_arrow)
+
+    def create_dataset(
+        self,
+        entity_df: Any,
+        features: Union[str, Sequence[Any]],
+        ttl: Optional[Mapping[str, Any]] = None,
+        event_time_column: Optional[str] = None,
+        written_before: Any = None,
+        entity_columns: Optional[Mapping[str, str]] = None,
+        to_arrow: bool = False,
+    ) -> Any:
+        """A point-in-time-correct training set: for each row of
+        ``entity_df`` (ids and an event time) and each selected group, the
+        features of the group's version at or before the row's time.
+
+        ``features`` holds ``"group:f1,f2"`` strings (``"group"`` alone: all
+        features). ``ttl`` maps a group to its look-back (``"2h"``, a
+        timedelta or seconds); ``entity_columns`` a group to the entity
+        column with its ids (default: the column named like its record
+        identifier). ``event_time_column`` defaults to the column named like
+        a group's event time, ``event_time`` or ``event_timestamp``, or the
+        only timestamp column. ``written_before`` (ISO-8601 UTC or a
+        datetime) rebuilds the set as the store was at that instant.
+
+        Returns one row per entity row, in order: the entity columns, then
+        the features; a DataFrame, or a pyarrow Table with ``to_arrow``.
+        """
+        request = dataset_request(features, ttl, event_time_column, written_before, entity_columns)
+        entities = with_plain_types(to_table(entity_df)[0])
+        for position, field in enumerate(entities.schema):
+            if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+                # Almanac keeps time to the microsecond.
+                micros = entities.column(position).cast(pa.timestamp("us", tz=field.type.tz), safe=False)
+                entities = entities.set_column(position, field.name, micros)
+        result = build_dataset(self._flight, entities, request)
+        return table_to_output(result, to_arrow)

@@ -1,0 +1,239 @@
+"""Bulk ingest over Arrow Flight DoPut.
+
+A table is written to a feature group as a DoPut stream whose descriptor
+is the path ``[group]``. After each batch the server answers with one
+PutResult whose ``app_metadata`` is JSON::
+
+    {"batch": k, "rows": n, "rows_written": m,
+     "failed_rows": [{"index": i, "reason": "..."}]}
+
+``k`` counts the stream's batches from 0 and ``i`` is the row within that
+batch. Each row has PutRecord semantics; a bad row fails alone, with its
+reason. A stream-wide problem (an unknown column, no identifier or
+event-time column) fails the whole call.
+
+Columns go as they are: the server converts values to the features'
+types (integers widen, timestamps and dates become ISO-8601 text or epoch
+seconds, text is parsed by the feature's type). The client only decodes
+categorical columns and sends pandas object columns of mixed types as
+text (see ``_tables.to_table``), so that each bad value fails its row.
+
+The rows are spread over several concurrent streams. Rows are assigned to
+streams by record identifier, so all the versions of one record travel in
+one stream, in the table's order: as in one PutRecord batch, of two rows
+with the same identifier and event time the later one wins.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional, Tuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.flight as flight
+
+from ._tables import pandas_module, with_plain_types
+from .errors import AlmanacError, telling, translated
+
+__all__ = ["IngestResult", "ingest_table"]
+
+# Batches a stream may have in flight before it waits for a result.
+_WINDOW = 2
+# Largest batch to send, well under the server's default message limit
+# (64 MiB): wide rows get fewer rows per batch than batch_rows.
+_MAX_BATCH_BYTES = 16 << 20
+
+
+@dataclass
+class IngestResult:
+    """What an ingest did.
+
+    Attributes:
+        rows: rows sent.
+        rows_written: rows the server accepted.
+        failed_rows: the rejected rows: a pandas DataFrame with columns
+            ``index`` (the input DataFrame's index label, or the row number
+            for Arrow input) and ``reason``; a list of such dicts when
+            pandas is not installed.
+        seconds: wall-clock time the ingest took.
+    """
+
+    rows: int
+    rows_written: int
+    failed_rows: Any
+    seconds: float
+
+    def __repr__(self) -> str:
+        return (
+            f"IngestResult(rows={self.rows}, rows_written={self.rows_written}, "
+            f"failed_rows={len(self.failed_rows)}, seconds={self.seconds:.3f})"
+        )
+
+
+# ---------------------------------------------------------------- sending
+
+
+@dataclass
+class _Part:
+    """The rows one stream sends: ``rows`` maps the part's row numbers to
+    the table's (None: the part is the table itself)."""
+
+    table: pa.Table
+    rows: Optional[pa.Array]
+
+    def table_row(self, row: int) -> int:
+        return row if self.rows is None else self.rows[row].as_py()
+
+
+def _partition(table: pa.Table, id_column: Optional[str], streams: int) -> List[_Part]:
+    """Splits the rows over ``streams`` parts by record identifier, keeping
+    the table's order within each part."""
+    if streams <= 1 or id_column not in table.column_names:
+        return [_Part(table, None)]
+    ids = table.column(id_column).combine_chunks()
+    if pa.types.is_null(ids.type):
+        return [_Part(table, None)]
+    codes = pc.fill_null(pc.dictionary_encode(ids).indices, 0).cast(pa.int64())
+    assignment = pc.subtract(codes, pc.multiply(pc.divide(codes, streams), streams))
+    parts = []
+    for stream in range(streams):
+        rows = pc.indices_nonzero(pc.equal(assignment, stream))
+        if len(rows):
+            parts.append(_Part(table.take(rows), rows))
+    return parts
+
+
+def _send(
+    client: flight.FlightClient,
+    group: str,
+    part: _Part,
+    batch_rows: int,
+    stop: threading.Event,
+) -> Tuple[int, List[Tuple[int, str]]]:
+    """Writes one part as one DoPut stream; returns the rows written and
+    the failed rows as (table row, reason)."""
+    batches = [b for b in part.table.to_batches(max_chunksize=batch_rows) if b.num_rows]
+    starts = []
+    start = 0
+    for batch in batches:
+        starts.append(start)
+        start += batch.num_rows
+    written = 0
+    failed: List[Tuple[int, str]] = []
+    pending: collections.deque = collections.deque()
+
+    with translated():
+        writer, reader = client.do_put(flight.FlightDescriptor.for_path(group), part.table.schema)
+        closed = False
+
+        def close() -> None:
+            # Closing the call reports the server's status: why it ended
+            # the stream, if it did.
+            nonlocal closed
+            if not closed:
+                closed = True
+                writer.close()
+
+        def read_result() -> None:
+            nonlocal written
+            expected = pending.popleft()
+            buffer = reader.read()
+            if buffer is None:
+                close()  # raises the server's error, if it sent one
+                raise AlmanacError(
+                    "INTERNAL", f"the server ended the ingest stream before the result of batch {expected}"
+                )
+            result = json.loads(buffer.to_pybytes().decode("utf-8"))
+            batch = result.get("batch", expected)
+            if not 0 <= batch < len(starts):
+                raise AlmanacError("INTERNAL", f"the server reported on batch {batch} of {len(starts)}")
+            written += int(result.get("rows_written", 0))
+            for row in result.get("failed_rows") or []:
+                failed.append((part.table_row(starts[batch] + int(row["index"])), str(row.get("reason", ""))))
+
+        try:
+            for number, batch in enumerate(batches):
+                if stop.is_set():
+                    break
+                writer.write_batch(batch)
+                pending.append(number)
+                while len(pending) > _WINDOW:
+                    read_result()
+            writer.done_writing()
+            while pending:
+                read_result()
+        except BaseException as error:
+            try:
+                close()
+            except BaseException as status:
+                raise telling(error, status) from None
+            raise
+        close()
+    return written, failed
+
+
+def _failed_rows_output(failed: List[Tuple[int, str]], index: Any):
+    failed.sort(key=lambda f: f[0])
+    records = []
+    for row, reason in failed:
+        label = row
+        if index is not None:
+            label = index[row]
+            if hasattr(label, "item") and type(label).__module__ == "numpy":
+                label = label.item()
+        records.append({"index": label, "reason": reason})
+    pandas = pandas_module()
+    if pandas is None:
+        return records
+    return pandas.DataFrame(records, columns=["index", "reason"])
+
+
+def ingest_table(
+    client: flight.FlightClient,
+    description: Mapping[str, Any],
+    table: pa.Table,
+    index: Any = None,
+    max_workers: int = 4,
+    batch_rows: int = 10_000,
+) -> IngestResult:
+    """Ingests ``table`` into the group ``description`` describes (as
+    :meth:`Client.describe_feature_group` returns it). ``index`` labels the
+    rows in ``failed_rows`` (a pandas Index, or None for row numbers)."""
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be at least 1")
+    started = time.monotonic()
+    group = description["feature_group_name"]
+    table = with_plain_types(table)  # categoricals as their values
+    rows = table.num_rows
+    if rows == 0:
+        return IngestResult(0, 0, _failed_rows_output([], index), time.monotonic() - started)
+    row_bytes = max(1, table.nbytes // rows)
+    batch_rows = max(1, min(batch_rows, _MAX_BATCH_BYTES // row_bytes))
+    streams = max(1, min(int(max_workers), -(-rows // batch_rows)))
+    parts = _partition(table, description.get("record_identifier_feature_name"), streams)
+    stop = threading.Event()
+    written = 0
+    failed: List[Tuple[int, str]] = []
+    first_error: Optional[BaseException] = None
+    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="almanac-ingest") as pool:
+        futures = [pool.submit(_send, client, group, part, batch_rows, stop) for part in parts]
+        # One stream failing (say, an unknown column) stops the others.
+        wait(futures, return_when=FIRST_EXCEPTION)
+        stop.set()
+        for future in futures:
+            try:
+                part_written, part_failed = future.result()
+            except BaseException as error:
+                first_error = first_error or error
+                continue
+            written += part_written
+            failed.extend(part_failed)
+    if first_error is not None:
+        raise first_error
+    return IngestResult(rows, written, _failed_rows_output(failed, index), time.monotonic() - started)
