@@ -20,6 +20,10 @@ if ! cmp -s tests/python/requirements.txt "$stamp"; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
     cp tests/python/requirements.txt "$stamp"
 fi
+# The Python package under test, installed as a user installs it.
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation \
+    --force-reinstall --no-deps ./client/python
+rm -rf client/python/build client/python/*.egg-info
 export ALMANAC_TEST_PYTHON="$venv/bin/python"
 export PATH="$venv/bin:$PATH"
 

@@ -4,36 +4,7 @@
 
 mod support;
 
-use std::process::{Command, Output};
-
-use support::{ALMANAC, ServerProcess};
-
-fn almanac(server: &ServerProcess, dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(ALMANAC)
-        .args(args)
-        .env("ALMANAC_ENDPOINT", &server.endpoint)
-        .current_dir(dir)
-        .output()
-        .expect("run almanac")
-}
-
-fn succeed(server: &ServerProcess, dir: &std::path::Path, args: &[&str]) -> String {
-    let output = almanac(server, dir, args);
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn fail(server: &ServerProcess, dir: &std::path::Path, args: &[&str]) -> String {
-    let output = almanac(server, dir, args);
-    assert!(!output.status.success(), "{args:?} should fail");
-    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    stderr
-}
+use support::ServerProcess;
 
 #[test]
 fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
@@ -41,8 +12,7 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let server = ServerProcess::start(data_dir.path(), &[]);
-    succeed(
-        &server,
+    server.succeed(
         dir,
         &[
             "create-feature-group",
@@ -61,11 +31,7 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
     );
     for (time, trips) in [("2026-03-01T00:00:00Z", 10), ("2026-03-01T02:00:00Z", 20)] {
         let record = format!(r#"{{"driver_id":7,"event_time":"{time}","trips":{trips}}}"#);
-        succeed(
-            &server,
-            dir,
-            &["put-record", "driver_stats", "--record", &record],
-        );
+        server.succeed(dir, &["put-record", "driver_stats", "--record", &record]);
     }
     std::fs::write(
         dir.join("entities.tsv"),
@@ -85,7 +51,7 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
     ];
     let mut args = common.to_vec();
     args.extend(["--ttl", "driver_stats=2h", "--output", "training.parquet"]);
-    succeed(&server, dir, &args);
+    server.succeed(dir, &args);
     // Read the Parquet file back through the CLI's own SQL-free path: the
     // server cannot read a client's file, so check it with the parquet
     // crate's reader.
@@ -110,7 +76,7 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
 
     let mut args = common.to_vec();
     args.extend(["--output", "training.json"]);
-    assert!(fail(&server, dir, &args).contains(".parquet or .csv"));
+    assert!(server.fail(dir, &args).contains(".parquet or .csv"));
     let args = [
         "dataset",
         "--entities",
@@ -122,7 +88,11 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
         "--output",
         "x.csv",
     ];
-    assert!(fail(&server, dir, &args).contains("not the record identifier"));
+    assert!(
+        server
+            .fail(dir, &args)
+            .contains("not the record identifier")
+    );
     let args = [
         "dataset",
         "--entities",
@@ -134,7 +104,7 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
         "--output",
         "x.csv",
     ];
-    let error = fail(&server, dir, &args);
+    let error = server.fail(dir, &args);
     assert!(
         error.contains("INVALID_ARGUMENT") && error.contains("'speed'"),
         "{error}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a TSV file shaped like the Amazon customer reviews dataset.
 
-    python3 make_reviews.py reviews.tsv [--rows 20000] [--seed 0]
+    python3 make_reviews.py reviews.tsv [--rows 20000] [--seed 0] [--event-time TIME]
 
 The columns are those of the public dataset's TSV files::
 
@@ -21,6 +21,10 @@ rating distribution, so that with 20,000 rows several products have more
 than 1,000 reviews and their average ratings differ: the seed chapter's
 query ("products with at least 1,000 reviews, by average rating") has an
 answer. The output depends only on ``--rows`` and ``--seed``.
+
+``--event-time 2026-03-01T00:00:00Z`` adds an ``event_time`` column with
+that value on every row, the column a feature group needs to version its
+records (the seed chapter adds it to the DataFrame before ingesting).
 
 Standard library only.
 """
@@ -216,12 +220,17 @@ def make_rows(rows, seed):
         ]
 
 
-def write_reviews(path, rows=20_000, seed=0):
-    """Writes ``rows`` reviews to ``path`` as TSV; returns ``path``."""
+def write_reviews(path, rows=20_000, seed=0, event_time=None):
+    """Writes ``rows`` reviews to ``path`` as TSV, with an ``event_time``
+    column holding ``event_time`` when it is given; returns ``path``."""
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter="\t", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows(make_rows(rows, seed))
+        if event_time is None:
+            writer.writerow(COLUMNS)
+            writer.writerows(make_rows(rows, seed))
+        else:
+            writer.writerow(COLUMNS + ["event_time"])
+            writer.writerows(row + [event_time] for row in make_rows(rows, seed))
     return path
 
 
@@ -230,10 +239,11 @@ def main(argv=None):
     parser.add_argument("output", help="the TSV file to write")
     parser.add_argument("--rows", type=int, default=20_000, help="number of reviews (default 20000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--event-time", help="add an event_time column with this ISO-8601 UTC time")
     args = parser.parse_args(argv)
     if args.rows < 0:
         parser.error("--rows must not be negative")
-    write_reviews(args.output, args.rows, args.seed)
+    write_reviews(args.output, args.rows, args.seed, args.event_time)
     print(f"wrote {args.rows} reviews to {args.output}", file=sys.stderr)
 
 

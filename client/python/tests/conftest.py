@@ -1,17 +1,16 @@
 """Fixtures shared by the tests: a client of the server at ALMANAC_URL and
-unique feature-group names (all tests share one server)."""
+unique feature-group names (all tests share one server). The tests import
+the installed package (`pip install ./client/python`)."""
 
 import os
 import pathlib
-import sys
 import uuid
 
 import pytest
 
-PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PACKAGE_ROOT))  # test this tree, installed or not
+import almanac
 
-import almanac  # noqa: E402
+PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 MAKE_REVIEWS = PACKAGE_ROOT / "examples" / "make_reviews.py"
 

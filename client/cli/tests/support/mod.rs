@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The `almanac` binary cargo built for these tests.
 pub const ALMANAC: &str = env!("CARGO_BIN_EXE_almanac");
@@ -47,6 +47,40 @@ impl ServerProcess {
         }
     }
 
+    /// Runs a client command against this server in `dir`.
+    #[allow(dead_code)] // Each test binary compiles this module.
+    pub fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        Command::new(ALMANAC)
+            .args(args)
+            .env("ALMANAC_ENDPOINT", &self.endpoint)
+            .current_dir(dir)
+            .output()
+            .expect("run almanac")
+    }
+
+    /// Runs a client command that must succeed; returns its output.
+    #[allow(dead_code)]
+    pub fn succeed(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.run(dir, args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs a client command that must fail with one line on standard
+    /// error; returns that line.
+    #[allow(dead_code)]
+    pub fn fail(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.run(dir, args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        stderr
+    }
+
     /// SIGKILL: no shutdown code runs.
     #[allow(dead_code)] // Each test binary compiles this module; not all kill.
     pub fn kill_hard(mut self) {
@@ -55,6 +89,7 @@ impl ServerProcess {
     }
 
     /// SIGTERM, then wait for the orderly shutdown.
+    #[allow(dead_code)]
     pub fn stop(mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use almanac_types::time::format_iso8601;
+use almanac_types::time::{epoch_seconds_to_micros, format_iso8601, parse_iso8601};
 use almanac_types::validate::convert;
 use almanac_types::{
     CollectionType, FeatureDefinition, FeatureGroup, FeatureType, InputValue, Value,
@@ -81,7 +81,13 @@ impl ColumnMap {
             (0..rows).map(|_| Ok(vec![Value::Null; width])).collect();
         for &(column, feature) in &self.columns {
             let definition = &self.group.features[feature];
-            let cells = match column_inputs(definition, batch.column(column)) {
+            let column = batch.column(column);
+            let cells = if definition.name == self.group.event_time {
+                event_time_inputs(definition, column)
+            } else {
+                column_inputs(definition, column)
+            };
+            let cells = match cells {
                 Ok(cells) => cells,
                 Err(reason) => {
                     out.iter_mut().for_each(|row| *row = Err(reason.clone()));
@@ -196,6 +202,52 @@ fn column_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cel
             definition.name
         )),
     }
+}
+
+/// The event-time column: a timestamp, ISO-8601 text or epoch seconds,
+/// whichever the feature (String or Fractional) is declared as.
+fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cells, String> {
+    let data_type = array.data_type();
+    let numeric = data_type.is_integer()
+        || data_type.is_floating()
+        || matches!(
+            data_type,
+            DataType::Decimal128(..) | DataType::Decimal256(..)
+        );
+    let fractional = definition.feature_type == FeatureType::Fractional;
+    if numeric && !fractional {
+        let seconds = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
+        return Ok(seconds
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|s| match s {
+                None => Ok(InputValue::Null),
+                Some(s) => epoch_seconds_to_micros(s)
+                    .map(|micros| InputValue::String(format_iso8601(micros)))
+                    .map_err(|e| format!("event time feature '{}': {e}", definition.name)),
+            })
+            .collect());
+    }
+    if fractional
+        && matches!(
+            data_type,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        )
+    {
+        let text = cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
+        return Ok(text
+            .as_string::<i32>()
+            .iter()
+            .map(|t| match t {
+                None => Ok(InputValue::Null),
+                Some(t) if t.trim().parse::<f64>().is_ok() => Ok(InputValue::Text(t.to_owned())),
+                Some(t) => parse_iso8601(t)
+                    .map(|micros| InputValue::Fractional(micros as f64 / 1e6))
+                    .map_err(|e| format!("event time feature '{}': {e}", definition.name)),
+            })
+            .collect());
+    }
+    column_inputs(definition, array)
 }
 
 fn integer_cells(definition: &FeatureDefinition, ints: &Int64Array) -> Cells {
