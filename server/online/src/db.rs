@@ -46,7 +46,11 @@ pub fn open(path: &Path, block_cache_bytes: usize) -> Result<DB> {
             table.set_cache_index_and_filter_blocks(true);
             table.set_pin_l0_filter_and_index_blocks_in_cache(true);
             cf_options.set_write_buffer_size(64 << 20);
-            cf_options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            // Fresh data (L0, L1) is rewritten soon by compaction, so
+            // compressing it costs CPU on the write path for little; the
+            // deeper levels, where most data ends up, are compressed.
+            use rocksdb::DBCompressionType::{Lz4, None as Plain};
+            cf_options.set_compression_per_level(&[Plain, Plain, Lz4, Lz4, Lz4, Lz4, Lz4]);
         }
         cf_options.set_block_based_table_factory(&table);
         ColumnFamilyDescriptor::new(name, cf_options)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
+use almanac_types::codec;
 use almanac_types::time::{Clock, SystemClock};
 use almanac_types::validate::{
     parse_event_time, parse_record_id, validate_record, validate_values,
@@ -58,6 +59,27 @@ pub struct PutEntry {
     pub values: Vec<(String, InputValue)>,
     pub target_stores: Option<TargetStores>,
     pub ttl_seconds: Option<u64>,
+}
+
+/// Rows handed to the writer by [`Engine::queue_rows`].
+#[derive(Debug)]
+pub struct QueuedRows {
+    results: Vec<Result<()>>,
+    positions: Vec<usize>,
+    answer: Option<oneshot::Receiver<Vec<Result<()>>>>,
+}
+
+impl QueuedRows {
+    /// Waits until the rows are durable; one result per row, in order.
+    pub async fn written(mut self) -> Result<Vec<Result<()>>> {
+        if let Some(answer) = self.answer {
+            let written = answer.await.map_err(|_| StoreError::ShuttingDown)?;
+            for (position, result) in self.positions.into_iter().zip(written) {
+                self.results[position] = result;
+            }
+        }
+        Ok(self.results)
+    }
 }
 
 /// A DeleteRecord request.
@@ -148,6 +170,16 @@ impl Engine {
         &self,
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T> {
+        let answer = self.enqueue(command).await?;
+        answer.await.map_err(|_| StoreError::ShuttingDown)
+    }
+
+    /// Hands a command to the writer; the answer comes on the receiver.
+    /// Commands are applied in the order they are enqueued.
+    async fn enqueue<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<oneshot::Receiver<T>> {
         let sender = self
             .commands
             .read()
@@ -159,7 +191,7 @@ impl Engine {
             .send(command(reply))
             .await
             .map_err(|_| StoreError::ShuttingDown)?;
-        answer.await.map_err(|_| StoreError::ShuttingDown)
+        Ok(answer)
     }
 
     /// The live feature group called `name`.
@@ -228,16 +260,17 @@ impl Engine {
         self.put_records(vec![entry]).await?.pop().unwrap_or(Ok(()))
     }
 
-    /// Bulk ingest: writes rows whose values are converted already, in
-    /// `group`'s feature order, to every store the group has, each checked
-    /// as PutRecord checks a record. Valid rows are written in one atomic
-    /// batch, in order; one result per row. There is no entry limit: the
-    /// caller bounds a call's size.
-    pub async fn put_rows(
+    /// Bulk ingest: queues rows whose values are converted already, in
+    /// `group`'s feature order, for every store the group has, each checked
+    /// as PutRecord checks a record. Returns once the rows are queued, so
+    /// the caller can prepare more while they are written; rows queued
+    /// earlier are applied first. Valid rows go in one atomic batch, in
+    /// order. There is no entry limit: the caller bounds a call's size.
+    pub async fn queue_rows(
         &self,
         group: &Arc<FeatureGroup>,
         rows: Vec<Vec<Value>>,
-    ) -> Result<Vec<Result<()>>> {
+    ) -> Result<QueuedRows> {
         let now = self.now_micros();
         let tiers = resolve_tiers(group, None)?;
         let ttl = if tiers.online {
@@ -254,6 +287,7 @@ impl Engine {
                     ops.push(WriteOp::Put {
                         group: Arc::clone(group),
                         id,
+                        encoded: codec::encode(&record),
                         record,
                         tiers,
                         api_invocation_micros: now,
@@ -264,13 +298,16 @@ impl Engine {
                 Err(error) => results.push(Err(error.into())),
             }
         }
-        if !ops.is_empty() {
-            let written = self.send(|reply| Command::Write { ops, reply }).await?;
-            for (position, result) in positions.into_iter().zip(written) {
-                results[position] = result;
-            }
-        }
-        Ok(results)
+        let answer = if ops.is_empty() {
+            None
+        } else {
+            Some(self.enqueue(|reply| Command::Write { ops, reply }).await?)
+        };
+        Ok(QueuedRows {
+            results,
+            positions,
+            answer,
+        })
     }
 
     fn check_put(&self, entry: PutEntry, now: i64) -> Result<WriteOp> {
@@ -286,6 +323,7 @@ impl Engine {
         Ok(WriteOp::Put {
             group,
             id,
+            encoded: codec::encode(&record),
             record,
             tiers,
             api_invocation_micros: now,

@@ -42,7 +42,7 @@ pub mod writer;
 
 pub use control::{FeatureMetadataUpdate, GroupUpdate};
 pub use db::Durability;
-pub use engine::{DeleteRequest, Engine, EngineConfig, PutEntry, TargetStores};
+pub use engine::{DeleteRequest, Engine, EngineConfig, PutEntry, QueuedRows, TargetStores};
 pub use error::{Result, StoreError};
 pub use flush::{CompactionPlan, FlushPlan, FlushedFile, OfflineView};
 pub use offline_log::{Backlog, OfflineLogEntry};

@@ -22,6 +22,32 @@ use crate::keys::{
 };
 use crate::offline_log::{Backlog, EntryHeader, OfflineLogEntry};
 
+/// The stored version of each online key a group commit touches, as it
+/// changes within the commit: the keys sorted, found by binary search.
+#[derive(Debug, Default)]
+struct KeyStates {
+    keys: Vec<Vec<u8>>,
+    versions: Vec<Option<Version>>,
+}
+
+impl KeyStates {
+    /// Where `key` is; every key an op touches was read by the prefetch.
+    fn slot(&self, key: &[u8]) -> Option<usize> {
+        self.keys.binary_search_by(|k| k.as_slice().cmp(key)).ok()
+    }
+
+    fn get(&self, slot: Option<usize>) -> Option<&Option<Version>> {
+        self.versions.get(slot?)
+    }
+
+    /// Records the version the key in `slot` has now.
+    fn set(&mut self, slot: Option<usize>, version: Option<Version>) {
+        if let Some(stored) = slot.and_then(|slot| self.versions.get_mut(slot)) {
+            *stored = version;
+        }
+    }
+}
+
 /// Most write operations committed in one batch.
 const MAX_GROUP_COMMIT_OPS: usize = 8192;
 
@@ -39,6 +65,8 @@ pub enum WriteOp {
         group: Arc<FeatureGroup>,
         id: RecordId,
         record: Record,
+        /// `record` encoded, done before the op reaches the writer thread.
+        encoded: Vec<u8>,
         tiers: Tiers,
         api_invocation_micros: i64,
     },
@@ -89,6 +117,19 @@ pub struct Shared {
     pub catalog: RwLock<Catalog>,
     pub backlog: Mutex<HashMap<u64, Backlog>>,
     pub clock: Arc<dyn Clock>,
+}
+
+/// About how many bytes the batch of `pending` takes: each put goes to the
+/// online store and the offline log, with keys and headers.
+fn batch_bytes(pending: &[Pending]) -> usize {
+    pending
+        .iter()
+        .flat_map(|(ops, _)| ops.iter())
+        .map(|op| match op {
+            WriteOp::Put { encoded, id, .. } => 2 * (encoded.len() + id.0.len()) + 160,
+            WriteOp::Delete { id, .. } => 2 * id.0.len() + 200,
+        })
+        .sum()
 }
 
 /// The writer thread's own state.
@@ -173,7 +214,9 @@ impl Writer {
         }
         let shared = Arc::clone(&self.shared);
         let first_sequence = self.next_sequence;
-        let mut batch = WriteBatch::default();
+        // Sized up front: growing a batch of thousands of records copies
+        // it over and over into fresh memory.
+        let mut batch = WriteBatch::with_capacity_bytes(batch_bytes(&pending));
         let mut appended: Vec<(u64, i64)> = Vec::new();
         let mut outcomes: Vec<Vec<Result<()>>> = Vec::with_capacity(pending.len());
         let mut state = match self.prefetch(&pending) {
@@ -183,12 +226,17 @@ impl Writer {
         let now = shared.clock.now_micros();
         {
             let catalog = shared.catalog.read().unwrap_or_else(|e| e.into_inner());
+            let mut live_group = None;
             for (ops, _) in &pending {
                 let results = ops
                     .iter()
                     .map(|op| {
-                        if catalog.live_by_id(op.group().id).is_none() {
-                            return Err(StoreError::GroupNotFound(op.group().name.clone()));
+                        let group_id = op.group().id;
+                        if live_group != Some(group_id) {
+                            if catalog.live_by_id(group_id).is_none() {
+                                return Err(StoreError::GroupNotFound(op.group().name.clone()));
+                            }
+                            live_group = Some(group_id);
                         }
                         self.apply(op, now, &mut state, &mut batch, &mut appended)
                     })
@@ -215,7 +263,7 @@ impl Writer {
 
     /// Reads, with one multi-get, the stored versions every online op of
     /// the group touches.
-    fn prefetch(&self, pending: &[Pending]) -> Result<HashMap<Vec<u8>, Option<Version>>> {
+    fn prefetch(&self, pending: &[Pending]) -> Result<KeyStates> {
         let mut keys: Vec<Vec<u8>> = pending
             .iter()
             .flat_map(|(ops, _)| ops.iter())
@@ -233,19 +281,19 @@ impl Writer {
         keys.dedup();
         let db = &self.shared.db;
         let values = db.batched_multi_get_cf(cf(db, CF_RECORDS), &keys, true);
-        let mut state = HashMap::with_capacity(keys.len());
-        for (key, value) in keys.into_iter().zip(values) {
+        let mut versions = Vec::with_capacity(keys.len());
+        for value in values {
             let record = value?.map(|bytes| codec::decode(&bytes)).transpose()?;
-            state.insert(key, record.as_ref().map(Version::of));
+            versions.push(record.as_ref().map(Version::of));
         }
-        Ok(state)
+        Ok(KeyStates { keys, versions })
     }
 
     fn apply(
         &mut self,
         op: &WriteOp,
         now: i64,
-        state: &mut HashMap<Vec<u8>, Option<Version>>,
+        state: &mut KeyStates,
         batch: &mut WriteBatch,
         appended: &mut Vec<(u64, i64)>,
     ) -> Result<()> {
@@ -255,15 +303,16 @@ impl Writer {
                 group,
                 id,
                 record,
+                encoded,
                 tiers,
                 api_invocation_micros,
             } => {
-                let encoded = codec::encode(record);
                 if tiers.online {
                     let key = record_key(group.id, &id.0);
-                    let current = live_version(state.get(&key), now);
+                    let slot = state.slot(&key);
+                    let current = live_version(state.get(slot), now);
                     if current.is_none_or(|c| record.event_time_micros >= c.event_time_micros) {
-                        unindex_expiry(db, batch, group.id, &id.0, state.get(&key));
+                        unindex_expiry(db, batch, group.id, &id.0, state.get(slot));
                         batch.put_cf(cf(db, CF_RECORDS), &key, &encoded);
                         if let Some(expires) = record.expires_at_micros {
                             batch.put_cf(
@@ -272,7 +321,7 @@ impl Writer {
                                 [],
                             );
                         }
-                        state.insert(key, Some(Version::of(record)));
+                        state.set(slot, Some(Version::of(record)));
                     }
                 }
                 if tiers.offline {
@@ -299,7 +348,8 @@ impl Writer {
             } => {
                 if tiers.online {
                     let key = record_key(group.id, &id.0);
-                    let current = live_version(state.get(&key), now);
+                    let slot = state.slot(&key);
+                    let current = live_version(state.get(slot), now);
                     let stale = current.is_some_and(|c| *event_time_micros < c.event_time_micros);
                     if stale && *hard {
                         return Err(StoreError::FailedPrecondition(format!(
@@ -309,10 +359,10 @@ impl Writer {
                         )));
                     }
                     if !stale {
-                        unindex_expiry(db, batch, group.id, &id.0, state.get(&key));
+                        unindex_expiry(db, batch, group.id, &id.0, state.get(slot));
                         if *hard {
                             batch.delete_cf(cf(db, CF_RECORDS), &key);
-                            state.insert(key, None);
+                            state.set(slot, None);
                         } else {
                             let tombstone = Record {
                                 schema_version: group.schema_version,
@@ -322,7 +372,7 @@ impl Writer {
                                 values: Vec::new(),
                             };
                             batch.put_cf(cf(db, CF_RECORDS), &key, codec::encode(&tombstone));
-                            state.insert(key, Some(Version::of(&tombstone)));
+                            state.set(slot, Some(Version::of(&tombstone)));
                         }
                     }
                 }

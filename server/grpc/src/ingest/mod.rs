@@ -7,9 +7,10 @@
 
 pub mod columns;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use almanac_online::Engine;
+use almanac_online::{Engine, QueuedRows};
 use almanac_types::ingest::{BatchResult, FailedRow};
 use almanac_types::{FeatureGroup, Value};
 use arrow::array::RecordBatch;
@@ -21,9 +22,13 @@ use tonic::Status;
 use crate::status::{error_code, to_status};
 use columns::ColumnMap;
 
-/// Rows handed to the writer per call. Smaller calls let the next rows be
-/// converted while the writer commits; larger ones amortise the commit.
-const WRITE_CHUNK_ROWS: usize = 16_384;
+/// Rows converted and handed to the writer at a time: small enough that
+/// their memory is reused from chunk to chunk, large enough to amortise a
+/// commit.
+const CHUNK_ROWS: usize = 4_096;
+
+/// Chunks queued at the writer while the next one is converted.
+const CHUNKS_IN_FLIGHT: usize = 2;
 
 /// Ingests `batches` into `group`, sending one result per batch to
 /// `results`. Stops at the first stream-level error (a column that is no
@@ -73,48 +78,70 @@ async fn ingest_batches(
     Ok(())
 }
 
-/// Converts and writes one batch; returns its result once it is durable.
+/// Converts and writes one batch, chunk by chunk, converting the next
+/// chunk while the writer commits the ones before; returns the batch's
+/// result once all of it is durable.
 async fn write_batch(
     engine: &Engine,
     map: &ColumnMap,
     batch: &RecordBatch,
     sequence: u64,
 ) -> Result<BatchResult, Status> {
-    let mut failed_rows = Vec::new();
-    let mut rows_written = 0;
-    let mut pending: Vec<Vec<Value>> = Vec::new();
-    let mut positions: Vec<usize> = Vec::new();
-    let converted = map.rows(batch);
-    let total = converted.len();
-    for (index, row) in converted.into_iter().enumerate() {
-        match row {
-            Ok(values) => {
-                pending.push(values);
-                positions.push(index);
-            }
-            Err(reason) => failed_rows.push(FailedRow { index, reason }),
-        }
-        if pending.len() == WRITE_CHUNK_ROWS || (index + 1 == total && !pending.is_empty()) {
-            let outcomes = engine
-                .put_rows(map.group(), std::mem::take(&mut pending))
-                .await
-                .map_err(to_status)?;
-            for (index, outcome) in positions.drain(..).zip(outcomes) {
-                match outcome {
-                    Ok(()) => rows_written += 1,
-                    Err(error) => failed_rows.push(FailedRow {
-                        index,
-                        reason: error_code(error).1,
-                    }),
+    let mut result = BatchResult {
+        batch: sequence,
+        rows: batch.num_rows(),
+        ..BatchResult::default()
+    };
+    let mut queued: VecDeque<(Vec<usize>, QueuedRows)> = VecDeque::new();
+    for offset in (0..batch.num_rows()).step_by(CHUNK_ROWS) {
+        let chunk = batch.slice(offset, CHUNK_ROWS.min(batch.num_rows() - offset));
+        let mut rows: Vec<Vec<Value>> = Vec::with_capacity(chunk.num_rows());
+        let mut positions: Vec<usize> = Vec::with_capacity(chunk.num_rows());
+        for (index, row) in map.rows(&chunk).into_iter().enumerate() {
+            match row {
+                Ok(values) => {
+                    rows.push(values);
+                    positions.push(offset + index);
                 }
+                Err(reason) => result.failed_rows.push(FailedRow {
+                    index: offset + index,
+                    reason,
+                }),
+            }
+        }
+        let pending = engine
+            .queue_rows(map.group(), rows)
+            .await
+            .map_err(to_status)?;
+        queued.push_back((positions, pending));
+        while queued.len() > CHUNKS_IN_FLIGHT {
+            if let Some((positions, pending)) = queued.pop_front() {
+                settle(&mut result, positions, pending).await?;
             }
         }
     }
-    failed_rows.sort_by_key(|row| row.index);
-    Ok(BatchResult {
-        batch: sequence,
-        rows: total,
-        rows_written,
-        failed_rows,
-    })
+    while let Some((positions, pending)) = queued.pop_front() {
+        settle(&mut result, positions, pending).await?;
+    }
+    result.failed_rows.sort_by_key(|row| row.index);
+    Ok(result)
+}
+
+/// Waits for a queued chunk and counts its rows into `result`.
+async fn settle(
+    result: &mut BatchResult,
+    positions: Vec<usize>,
+    pending: QueuedRows,
+) -> Result<(), Status> {
+    let outcomes = pending.written().await.map_err(to_status)?;
+    for (index, outcome) in positions.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => result.rows_written += 1,
+            Err(error) => result.failed_rows.push(FailedRow {
+                index,
+                reason: error_code(error).1,
+            }),
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,277 @@
+//! `almanac-ingestbench`: the bulk-ingest benchmark's data and its Rust
+//! drivers (see `benches/README.md` and `benches/run-ingest.sh`).
+//!
+//! - `make-data` writes the same rows as Parquet and as CSV: an Integral
+//!   id, an ISO-8601 event time, 3 Integral, 3 Fractional and 2 String
+//!   features (10 features).
+//! - `doput` sends a Parquet file through Flight `DoPut`, one stream per
+//!   worker, and times it until every batch is answered (durable).
+//! - `put-loop` writes rows with one PutRecord call each, from several
+//!   concurrent loops, as SageMaker's SDK ingests a DataFrame.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use almanac_client::Client;
+use almanac_client::proto as pb;
+use almanac_client::values::feature;
+use anyhow::{Context, Result};
+use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the benchmark's rows as Parquet and CSV.
+    MakeData {
+        #[arg(long)]
+        rows: usize,
+        #[arg(long)]
+        parquet: PathBuf,
+        #[arg(long)]
+        csv: PathBuf,
+    },
+    /// Ingest a Parquet file through Flight DoPut.
+    Doput {
+        #[arg(long, env = "ALMANAC_ENDPOINT")]
+        endpoint: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        parquet: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        #[arg(long, default_value_t = 65_536)]
+        batch_rows: usize,
+    },
+    /// Write the first ROWS rows of a Parquet file, one PutRecord each.
+    PutLoop {
+        #[arg(long, env = "ALMANAC_ENDPOINT")]
+        endpoint: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        parquet: PathBuf,
+        #[arg(long)]
+        rows: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::MakeData { rows, parquet, csv } => make_data(rows, &parquet, &csv),
+        Command::Doput {
+            endpoint,
+            group,
+            parquet,
+            workers,
+            batch_rows,
+        } => runtime.block_on(doput(endpoint, group, parquet, workers, batch_rows)),
+        Command::PutLoop {
+            endpoint,
+            group,
+            parquet,
+            rows,
+            concurrency,
+        } => runtime.block_on(put_loop(endpoint, group, parquet, rows, concurrency)),
+    }
+}
+
+const WORDS: [&str; 8] = [
+    "books", "toys", "garden", "kitchen", "music", "video", "sports", "tools",
+];
+
+fn make_data(rows: usize, parquet: &PathBuf, csv: &PathBuf) -> Result<()> {
+    let mut rng = SmallRng::seed_from_u64(42);
+    let mut parquet_writer: Option<ArrowWriter<File>> = None;
+    let mut csv_writer = arrow::csv::Writer::new(File::create(csv)?);
+    let chunk = 100_000;
+    for start in (0..rows).step_by(chunk) {
+        let n = chunk.min(rows - start);
+        let ids: Vec<i64> = (start as i64..(start + n) as i64).collect();
+        let ints = |rng: &mut SmallRng, max: i64| -> ArrayRef {
+            Arc::new(Int64Array::from_iter_values(
+                (0..n).map(|_| rng.random_range(0..max)),
+            ))
+        };
+        let floats = |rng: &mut SmallRng| -> ArrayRef {
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|_| (rng.random::<f64>() * 1e4).round() / 1e4),
+            ))
+        };
+        let words = |rng: &mut SmallRng| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values((0..n).map(|_| {
+                format!(
+                    "{}-{}",
+                    WORDS[rng.random_range(0..WORDS.len())],
+                    rng.random_range(0..100_000)
+                )
+            })))
+        };
+        let times: ArrayRef = Arc::new(StringArray::from_iter_values(ids.iter().map(|id| {
+            almanac_types::time::format_iso8601(1_772_323_200_000_000 + (id % 86_400) * 1_000_000)
+        })));
+        let batch = RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+            ("event_time", times),
+            ("clicks", ints(&mut rng, 1_000)),
+            ("views", ints(&mut rng, 100_000)),
+            ("stars", ints(&mut rng, 6)),
+            ("ctr", floats(&mut rng)),
+            ("price", floats(&mut rng)),
+            ("score", floats(&mut rng)),
+            ("category", words(&mut rng)),
+            ("brand", words(&mut rng)),
+        ])?;
+        let writer = match &mut parquet_writer {
+            Some(writer) => writer,
+            None => parquet_writer.insert(ArrowWriter::try_new(
+                File::create(parquet)?,
+                batch.schema(),
+                None,
+            )?),
+        };
+        writer.write(&batch)?;
+        csv_writer.write(&batch)?;
+    }
+    if let Some(writer) = parquet_writer {
+        writer.close()?;
+    }
+    eprintln!(
+        "wrote {rows} rows to {} and {}",
+        parquet.display(),
+        csv.display()
+    );
+    Ok(())
+}
+
+fn read_parquet(path: &PathBuf, batch_rows: usize) -> Result<Vec<RecordBatch>> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(
+        File::open(path).with_context(|| format!("open {}", path.display()))?,
+    )?
+    .with_batch_size(batch_rows)
+    .build()?;
+    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+}
+
+async fn doput(
+    endpoint: String,
+    group: String,
+    parquet: PathBuf,
+    workers: usize,
+    batch_rows: usize,
+) -> Result<()> {
+    let batches = read_parquet(&parquet, batch_rows)?;
+    let schema = batches[0].schema();
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let client = Client::connect(endpoint).await?;
+    let mut lanes: Vec<Vec<RecordBatch>> = vec![Vec::new(); workers];
+    for (i, batch) in batches.into_iter().enumerate() {
+        lanes[i % workers].push(batch);
+    }
+    let started = Instant::now();
+    let summaries = futures::future::try_join_all(lanes.into_iter().map(|lane| {
+        let client = client.clone();
+        let group = group.clone();
+        let schema = Arc::clone(&schema);
+        async move {
+            client
+                .ingest(&group, schema, futures::stream::iter(lane))
+                .await
+        }
+    }))
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let written: usize = summaries.iter().map(|s| s.rows_written).sum();
+    anyhow::ensure!(written == rows, "{written} of {rows} rows written");
+    println!(
+        "doput rows={rows} workers={workers} batch_rows={batch_rows} seconds={seconds:.3} rows_per_s={:.0}",
+        rows as f64 / seconds
+    );
+    Ok(())
+}
+
+/// The rows of `batch` as PutRecord records.
+fn records(batch: &RecordBatch) -> Vec<Vec<pb::FeatureValue>> {
+    let schema = batch.schema();
+    (0..batch.num_rows())
+        .map(|row| {
+            schema
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(field, column)| {
+                    let name = field.name().as_str();
+                    match column.data_type() {
+                        arrow::datatypes::DataType::Int64 => {
+                            feature(name, column.as_primitive::<Int64Type>().value(row))
+                        }
+                        arrow::datatypes::DataType::Float64 => {
+                            feature(name, column.as_primitive::<Float64Type>().value(row))
+                        }
+                        _ => feature(name, column.as_string::<i32>().value(row)),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn put_loop(
+    endpoint: String,
+    group: String,
+    parquet: PathBuf,
+    rows: usize,
+    concurrency: usize,
+) -> Result<()> {
+    let batches = read_parquet(&parquet, 65_536)?;
+    let mut all: Vec<Vec<pb::FeatureValue>> = Vec::with_capacity(rows);
+    for batch in &batches {
+        all.extend(records(batch));
+        if all.len() >= rows {
+            break;
+        }
+    }
+    all.truncate(rows);
+    let client = Client::connect(endpoint).await?;
+    let started = Instant::now();
+    let mut calls = futures::stream::iter(all.into_iter().map(|record| {
+        let client = client.clone();
+        let group = group.clone();
+        async move { client.put_record(&group, record).await }
+    }))
+    .buffer_unordered(concurrency);
+    let mut written = 0usize;
+    while let Some(result) = calls.next().await {
+        result?;
+        written += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "put-loop rows={written} concurrency={concurrency} seconds={seconds:.3} rows_per_s={:.0}",
+        written as f64 / seconds
+    );
+    Ok(())
+}
