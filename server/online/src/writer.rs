@@ -313,7 +313,7 @@ impl Writer {
                     let current = live_version(state.get(slot), now);
                     if current.is_none_or(|c| record.event_time_micros >= c.event_time_micros) {
                         unindex_expiry(db, batch, group.id, &id.0, state.get(slot));
-                        batch.put_cf(cf(db, CF_RECORDS), &key, &encoded);
+                        batch.put_cf(cf(db, CF_RECORDS), &key, encoded);
                         if let Some(expires) = record.expires_at_micros {
                             batch.put_cf(
                                 cf(db, CF_EXPIRY),
@@ -333,7 +333,7 @@ impl Writer {
                         is_deleted: false,
                         record_id: &id.0,
                     };
-                    self.append(batch, header, &encoded, now, appended);
+                    self.append(batch, header, encoded, now, appended);
                 }
                 Ok(())
             }
