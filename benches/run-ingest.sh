@@ -28,8 +28,10 @@ report() { # NAME ROWS START END
         'BEGIN { printf "%s rows=%d seconds=%.3f rows_per_s=%.0f\n", n, r, e - s, r / (e - s) }'
 }
 
-group doput
-ib doput --group doput --parquet "$data/rows.parquet" --workers 2 --batch-rows 65536
+for run in 1 2 3; do
+    group "doput_$run"
+    ib doput --group "doput_$run" --parquet "$data/rows.parquet" --workers 2 --batch-rows 65536
+done
 
 group cli_parquet
 start=$(now); almanac ingest cli_parquet "$data/rows.parquet" --workers 4 --batch-rows 65536 >/dev/null; end=$(now)
@@ -45,4 +47,4 @@ group python
 group put_loop
 ib put-loop --group put_loop --parquet "$data/rows.parquet" --rows "$put_rows" --concurrency "$concurrency"
 
-almanac query "SELECT count(*) AS rows FROM doput" --format csv
+almanac query "SELECT count(*) AS rows FROM doput_1" --format csv

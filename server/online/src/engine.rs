@@ -18,7 +18,9 @@ use crate::catalog::Catalog;
 use crate::db::{self, Durability};
 use crate::error::{Result, StoreError};
 use crate::offline_log::Backlog;
-use crate::writer::{Command, Shared, Tiers, WriteOp, Writer, find_log_end, scan_backlog};
+use crate::writer::{
+    Command, Shared, Tiers, WriteOp, Writer, Written, find_log_end, scan_backlog,
+};
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -66,7 +68,7 @@ pub struct PutEntry {
 pub struct QueuedRows {
     results: Vec<Result<()>>,
     positions: Vec<usize>,
-    answer: Option<oneshot::Receiver<Vec<Result<()>>>>,
+    answer: Option<oneshot::Receiver<Written>>,
 }
 
 impl QueuedRows {
@@ -74,7 +76,7 @@ impl QueuedRows {
     pub async fn written(mut self) -> Result<Vec<Result<()>>> {
         if let Some(answer) = self.answer {
             let written = answer.await.map_err(|_| StoreError::ShuttingDown)?;
-            for (position, result) in self.positions.into_iter().zip(written) {
+            for (position, result) in self.positions.into_iter().zip(written.results) {
                 self.results[position] = result;
             }
         }
@@ -247,7 +249,10 @@ impl Engine {
             }
         }
         if !ops.is_empty() {
-            let written = self.send(|reply| Command::Write { ops, reply }).await?;
+            let written = self
+                .send(|reply| Command::Write { ops, reply })
+                .await?
+                .results;
             for (position, result) in positions.into_iter().zip(written) {
                 results[position] = Some(result);
             }
@@ -345,13 +350,13 @@ impl Engine {
             tiers,
             api_invocation_micros: self.now_micros(),
         };
-        let mut results = self
+        let mut written = self
             .send(|reply| Command::Write {
                 ops: vec![op],
                 reply,
             })
             .await?;
-        results.pop().unwrap_or(Ok(()))
+        written.results.pop().unwrap_or(Ok(()))
     }
 
     /// Removes up to `max_records` expired records; returns how many.

@@ -98,7 +98,7 @@ pub type CatalogChange =
 pub enum Command {
     Write {
         ops: Vec<WriteOp>,
-        reply: oneshot::Sender<Vec<Result<()>>>,
+        reply: oneshot::Sender<Written>,
     },
     Catalog {
         change: CatalogChange,
@@ -142,7 +142,17 @@ pub struct Writer {
     last_write_micros: i64,
 }
 
-type Pending = (Vec<WriteOp>, oneshot::Sender<Vec<Result<()>>>);
+type Pending = (Vec<WriteOp>, oneshot::Sender<Written>);
+
+/// The answer to a write command: one result per op, and the ops
+/// themselves, handed back so that the thread that allocated them frees
+/// them (a free from another thread leaves the allocator's pages to be
+/// reclaimed late, and fresh memory to be faulted in meanwhile).
+#[derive(Debug)]
+pub struct Written {
+    pub results: Vec<Result<()>>,
+    pub ops: Vec<WriteOp>,
+}
 
 impl Writer {
     pub fn new(shared: Arc<Shared>, durability: Durability, log_end: LogEnd) -> Self {
@@ -256,8 +266,8 @@ impl Writer {
                 backlog.entry(group_id).or_default().add(api);
             }
         }
-        for ((_, reply), results) in pending.into_iter().zip(outcomes) {
-            let _ = reply.send(results);
+        for ((ops, reply), results) in pending.into_iter().zip(outcomes) {
+            let _ = reply.send(Written { results, ops });
         }
     }
 
@@ -487,7 +497,8 @@ impl Writer {
 /// Answers every caller of a group that could not be committed.
 fn fail_all(pending: Vec<Pending>, error: &StoreError) {
     for (ops, reply) in pending {
-        let _ = reply.send(ops.iter().map(|_| Err(error.clone())).collect());
+        let results = ops.iter().map(|_| Err(error.clone())).collect();
+        let _ = reply.send(Written { results, ops });
     }
 }
 
