@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # Runs the bulk-ingest benchmark of benches/README.md: ROWS rows of 10
-# features written into both tiers, each way into a fresh feature group, in
-# one run: Flight DoPut from the Rust client, `almanac ingest` from Parquet
-# and from CSV, the Python package's ingest(df), and one PutRecord per row
-# (PUT_ROWS rows, CONCURRENCY calls in flight) as SageMaker's SDK ingests.
-# Usage: bash benches/run-ingest.sh [ROWS] [PUT_ROWS] [CONCURRENCY]
+# features written into both tiers, each way into a fresh server and group,
+# in one run: Flight DoPut from the Rust client (three times), `almanac
+# ingest` from Parquet and from CSV, the Python package's ingest(df), and
+# one PutRecord per row (PUT_ROWS rows, WORKERS calls in flight) as
+# SageMaker's SDK ingests. Every way uses WORKERS concurrent streams or calls.
+# Usage: bash benches/run-ingest.sh [ROWS] [PUT_ROWS] [WORKERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
 put_rows="${2:-100000}"
-concurrency="${3:-4}"
+workers="${3:-2}"
 source benches/server.sh
 build almanac-ingestbench
-start_server 50163
 ib() { "$bin/almanac-ingestbench" "$@"; }
 almanac() { "$bin/almanac" "$@"; }
 
-ib make-data --rows "$rows" --parquet "$data/rows.parquet" --csv "$data/rows.csv"
-echo "data: $(du -h "$data/rows.parquet" | cut -f1) Parquet, $(du -h "$data/rows.csv" | cut -f1) CSV"
-group() {
-    almanac create-feature-group "$1" --from-file "$data/rows.parquet" \
+files="$(mktemp -d /var/tmp/almanac-ingest-data.XXXXXX)"
+ib make-data --rows "$rows" --parquet "$files/rows.parquet" --csv "$files/rows.csv"
+echo "data: $(du -h "$files/rows.parquet" | cut -f1) Parquet, $(du -h "$files/rows.csv" | cut -f1) CSV"
+
+# Each way starts on an empty server, so that none pays for the RocksDB
+# compactions and Parquet flushes of the one before.
+fresh_group() {
+    if [ -n "${server:-}" ]; then
+        kill "$server"; wait "$server" 2>/dev/null || true; rm -rf "$data" "$data.log"
+    fi
+    start_server 50163
+    trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data" "$data.log" "$files"' EXIT
+    almanac create-feature-group "$1" --from-file "$files/rows.parquet" \
         --record-identifier id --event-time event_time >/dev/null
 }
 now() { date +%s.%N; }
@@ -29,22 +38,25 @@ report() { # NAME ROWS START END
 }
 
 for run in 1 2 3; do
-    group "doput_$run"
-    ib doput --group "doput_$run" --parquet "$data/rows.parquet" --workers 2 --batch-rows 65536
+    fresh_group doput
+    ib doput --group doput --parquet "$files/rows.parquet" --workers "$workers" --batch-rows 65536
 done
 
-group cli_parquet
-start=$(now); almanac ingest cli_parquet "$data/rows.parquet" --workers 4 --batch-rows 65536 >/dev/null; end=$(now)
+fresh_group cli_parquet
+start=$(now)
+almanac ingest cli_parquet "$files/rows.parquet" --workers "$workers" --batch-rows 65536 >/dev/null
+end=$(now)
 report "almanac-ingest-parquet" "$rows" "$start" "$end"
 
-group cli_csv
-start=$(now); almanac ingest cli_csv "$data/rows.csv" --workers 4 --batch-rows 65536 >/dev/null; end=$(now)
+fresh_group cli_csv
+start=$(now)
+almanac ingest cli_csv "$files/rows.csv" --workers "$workers" --batch-rows 65536 >/dev/null
+end=$(now)
 report "almanac-ingest-csv" "$rows" "$start" "$end"
 
-group python
-"$python" benches/ingest_python.py --group python --parquet "$data/rows.parquet" --workers 4
+fresh_group python
+"$python" benches/ingest_python.py --group python --parquet "$files/rows.parquet" --workers "$workers"
 
-group put_loop
-ib put-loop --group put_loop --parquet "$data/rows.parquet" --rows "$put_rows" --concurrency "$concurrency"
-
-almanac query "SELECT count(*) AS rows FROM doput_1" --format csv
+fresh_group put_loop
+ib put-loop --group put_loop --parquet "$files/rows.parquet" --rows "$put_rows" --concurrency "$workers"
+almanac query "SELECT count(*) AS rows FROM put_loop" --format csv

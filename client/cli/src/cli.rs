@@ -449,7 +449,7 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
     /// Rows per batch.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 65_536)]
     pub batch_rows: usize,
     /// Write the rows that failed, with their row number and reason, to
     /// this .csv, .tsv or .jsonl file.

@@ -230,7 +230,7 @@ class Client:
         )
 
     def ingest(
-        self, name: str, data_frame: Any, max_workers: int = 4, batch_rows: int = 10_000
+        self, name: str, data_frame: Any, max_workers: int = 4, batch_rows: int = 65_536
     ) -> IngestResult:
         """Writes every row of ``data_frame`` (a pandas DataFrame or pyarrow
         Table/RecordBatch) to the group, in Arrow batches of ``batch_rows``

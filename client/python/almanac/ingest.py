@@ -200,7 +200,7 @@ def ingest_table(
     table: pa.Table,
     index: Any = None,
     max_workers: int = 4,
-    batch_rows: int = 10_000,
+    batch_rows: int = 65_536,
 ) -> IngestResult:
     """Ingests ``table`` into the group ``description`` describes (as
     :meth:`Client.describe_feature_group` returns it). ``index`` labels the
