@@ -18,9 +18,7 @@ use crate::catalog::Catalog;
 use crate::db::{self, Durability};
 use crate::error::{Result, StoreError};
 use crate::offline_log::Backlog;
-use crate::writer::{
-    Command, Shared, Tiers, WriteOp, Writer, Written, find_log_end, scan_backlog,
-};
+use crate::writer::{Command, Shared, Tiers, WriteOp, Writer, Written, find_log_end, scan_backlog};
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use arrow::array::{
 };
 use arrow::compute::cast;
 use arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Field, Float64Type, Int64Type, Schema, TimeUnit,
+    DataType, Date32Type, Date64Type, Field, Float64Type, Int64Type, SchemaRef, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt64Type,
 };
@@ -28,6 +28,8 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 #[derive(Debug)]
 pub struct ColumnMap {
     group: Arc<FeatureGroup>,
+    /// The stream's columns the map was made for.
+    schema: SchemaRef,
     /// (column index, feature index) for every column.
     columns: Vec<(usize, usize)>,
 }
@@ -37,7 +39,7 @@ impl ColumnMap {
     /// column that is no feature, a column given twice, a type that cannot
     /// hold feature values, or a missing identifier or event-time column
     /// fails the whole stream, before any row is written.
-    pub fn new(group: Arc<FeatureGroup>, schema: &Schema) -> Result<Self, String> {
+    pub fn new(group: Arc<FeatureGroup>, schema: &SchemaRef) -> Result<Self, String> {
         let mut columns = Vec::with_capacity(schema.fields().len());
         let mut seen = vec![false; group.features.len()];
         for (column, field) in schema.fields().iter().enumerate() {
@@ -64,7 +66,17 @@ impl ColumnMap {
                 ));
             }
         }
-        Ok(Self { group, columns })
+        Ok(Self {
+            group,
+            schema: Arc::clone(schema),
+            columns,
+        })
+    }
+
+    /// Whether the map was made for `schema` (a stream may change its
+    /// schema between batches).
+    pub fn fits(&self, schema: &SchemaRef) -> bool {
+        Arc::ptr_eq(&self.schema, schema) || self.schema == *schema
     }
 
     /// The group the stream writes to.

@@ -57,8 +57,8 @@ async fn ingest_batches(
     while let Some(batch) = batches.next().await {
         let batch = batch?;
         let map = match &mut map {
-            Some(map) => map,
-            None => map.insert(
+            Some(map) if map.fits(&batch.schema()) => map,
+            _ => map.insert(
                 ColumnMap::new(Arc::clone(&group), &batch.schema())
                     .map_err(Status::invalid_argument)?,
             ),
