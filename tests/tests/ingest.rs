@@ -411,3 +411,71 @@ async fn ingest_is_safe_alongside_other_writers() {
     let rows = query(client, "SELECT count(*), count(DISTINCT id) FROM shared").await;
     assert_eq!(rows, [[expected_rows.to_string(), IDS.to_string()]]);
 }
+
+/// A batch larger than the server's conversion chunk, with bad rows in
+/// several chunks; within a batch, of two rows with the same identifier and
+/// event time the later one wins; a date no microsecond count holds fails
+/// its row instead of the server.
+#[tokio::test]
+async fn large_batches_keep_row_numbers_and_order() {
+    let server = TestServer::start().await;
+    let client = &server.client;
+    client
+        .create_feature_group(group_request(
+            "big",
+            ("id", T::Integral),
+            &[("n", T::Integral), ("day", T::String)],
+        ))
+        .await
+        .unwrap();
+    const ROWS: usize = 10_000;
+    let bad = [4_095, 4_096, 9_999];
+    let ids: Vec<i64> = (0..ROWS as i64).map(|i| i % 5_000).collect();
+    let n: Vec<String> = (0..ROWS)
+        .map(|i| {
+            if bad.contains(&i) {
+                "x".into()
+            } else {
+                i.to_string()
+            }
+        })
+        .collect();
+    let days: Vec<i32> = (0..ROWS)
+        .map(|i| if i == 7_000 { i32::MAX } else { 20_513 })
+        .collect();
+    let summary = ingest(
+        client,
+        "big",
+        batch(vec![
+            ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+            (
+                "event_time",
+                Arc::new(StringArray::from(vec!["2026-03-01T00:00:00Z"; ROWS])),
+            ),
+            ("n", Arc::new(StringArray::from(n))),
+            ("day", Arc::new(Date32Array::from(days))),
+        ]),
+    )
+    .await;
+    let failed: Vec<usize> = summary.failed_rows.iter().map(|f| f.index).collect();
+    assert_eq!(failed, [4_095, 4_096, 7_000, 9_999], "{summary:?}");
+    assert!(
+        summary.failed_rows[2].reason.contains("'day'"),
+        "{summary:?}"
+    );
+    assert_eq!(summary.rows_written, ROWS - 4);
+    // Ids repeat at row + 5,000 with the same event time: the later row's
+    // value stands, unless the later row failed.
+    for (id, expected) in [(0, 5_000), (4_094, 9_094), (4_095, 9_095), (4_999, 4_999)] {
+        let record = client
+            .get_record("big", &id.to_string(), &[])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            get(&record, "n"),
+            Some(&Kind::Integral(expected)),
+            "id {id}"
+        );
+    }
+}

@@ -64,6 +64,12 @@ fn open(path: &Path) -> Result<File> {
 /// The column types a file's values have: Parquet's own; for text formats
 /// inferred from the first rows (ISO-8601 times as UTC timestamps).
 pub fn inferred_schema(path: &Path, format: FileFormat) -> Result<SchemaRef> {
+    schema_from_rows(path, format, Some(INFER_ROWS))
+}
+
+/// Like [`inferred_schema`], from the first `rows` rows (all of them for
+/// `None`).
+fn schema_from_rows(path: &Path, format: FileFormat, rows: Option<usize>) -> Result<SchemaRef> {
     let schema = match format {
         FileFormat::Parquet => {
             let reader = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
@@ -73,12 +79,12 @@ pub fn inferred_schema(path: &Path, format: FileFormat) -> Result<SchemaRef> {
         FileFormat::Csv | FileFormat::Tsv => {
             format
                 .csv_format()
-                .infer_schema(open(path)?, Some(INFER_ROWS))
+                .infer_schema(open(path)?, rows)
                 .with_context(|| format!("cannot read the header of {}", path.display()))?
                 .0
         }
         FileFormat::Jsonl => {
-            arrow::json::reader::infer_json_schema(BufReader::new(open(path)?), Some(INFER_ROWS))
+            arrow::json::reader::infer_json_schema(BufReader::new(open(path)?), rows)
                 .with_context(|| format!("{} is not JSON lines", path.display()))?
                 .0
         }
@@ -170,7 +176,9 @@ impl BatchSource {
                 })
             }
             FileFormat::Jsonl => {
-                let inferred = inferred_schema(path, format)?;
+                // Every line is read to find the keys: one that first shows
+                // up late must not be dropped.
+                let inferred = schema_from_rows(path, format, None)?;
                 let schema = Arc::new(Schema::new(
                     inferred
                         .fields()

@@ -324,3 +324,162 @@ fn popular_products(path: &Path) -> Vec<(String, i64, f64)> {
     popular.sort_by(|a, b| b.2.total_cmp(&a.2));
     popular
 }
+
+/// JSON lines and Parquet with list columns; rejected rows to a JSON-lines
+/// file.
+#[test]
+fn json_lines_and_parquet_with_collections() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let server = ServerProcess::start(data_dir.path(), &[]);
+    server.succeed(
+        dir,
+        &[
+            "create-feature-group",
+            "items",
+            "--record-identifier",
+            "id",
+            "--event-time",
+            "event_time",
+            "--feature",
+            "id:integral",
+            "--feature",
+            "event_time:string",
+            "--feature",
+            "tags:string:set",
+            "--feature",
+            "scores:fractional:vector:2",
+        ],
+    );
+    std::fs::write(
+        dir.join("items.jsonl"),
+        concat!(
+            r#"{"id": 1, "event_time": "2026-03-01T00:00:00Z", "tags": ["a", "b"], "scores": [0.5, 1.5]}"#,
+            "\n",
+            r#"{"id": 2, "event_time": "2026-03-01T00:00:00Z", "tags": ["a", "a"], "scores": [1, 2]}"#,
+            "\n",
+            r#"{"id": "three", "event_time": "2026-03-01T00:00:00Z", "tags": [], "scores": [1, 2]}"#,
+            "\n",
+            r#"{"id": 4, "event_time": "2026-03-01T00:00:00Z", "tags": [], "scores": [1, 2, 3]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let output = server.run(
+        dir,
+        &[
+            "ingest",
+            "items",
+            "items.jsonl",
+            "--failed-rows",
+            "failed.jsonl",
+        ],
+    );
+    assert!(!output.status.success());
+    let failed: Vec<serde_json::Value> =
+        json_lines(&std::fs::read_to_string(dir.join("failed.jsonl")).unwrap());
+    let rows: Vec<_> = failed.iter().map(|f| f["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{failed:?}");
+    let reason = |row: u64| {
+        failed.iter().find(|f| f["row"] == row).unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(reason(2).contains("'tags' is a set"), "{failed:?}");
+    assert!(
+        reason(3).contains("'three' is not an integer"),
+        "{failed:?}"
+    );
+    assert!(reason(4).contains("vector of dimension 2"), "{failed:?}");
+    let one = server.succeed(dir, &["get-record", "items", "1", "--json"]);
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(one["tags"], serde_json::json!(["a", "b"]), "{one}");
+    assert_eq!(one["scores"], serde_json::json!([0.5, 1.5]), "{one}");
+
+    // The same group from Parquet, lists as Arrow lists.
+    let tags = arrow::array::ListArray::new(
+        Arc::new(Field::new("item", DataType::Utf8, true)),
+        arrow::buffer::OffsetBuffer::from_lengths([2]),
+        Arc::new(arrow::array::StringArray::from(vec!["x", "y"])),
+        None,
+    );
+    let scores =
+        arrow::array::ListArray::from_iter_primitive::<arrow::datatypes::Float64Type, _, _>([
+            Some(vec![Some(2.5), Some(3.5)]),
+        ]);
+    let batch = arrow::array::RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(arrow::array::Int64Array::from(vec![5])) as arrow::array::ArrayRef,
+        ),
+        (
+            "event_time",
+            Arc::new(arrow::array::StringArray::from(vec![
+                "2026-03-01T01:00:00Z",
+            ])),
+        ),
+        ("scores", Arc::new(scores)),
+        ("tags", Arc::new(tags)),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(dir.join("items.parquet")).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    server.succeed(dir, &["ingest", "items", "items.parquet"]);
+    let five = server.succeed(dir, &["get-record", "items", "5", "--json"]);
+    let five: serde_json::Value = serde_json::from_str(&five).unwrap();
+    assert_eq!(five["tags"], serde_json::json!(["x", "y"]), "{five}");
+    assert_eq!(five["scores"], serde_json::json!([2.5, 3.5]), "{five}");
+}
+
+/// With several workers, the rows of one record still apply in file order:
+/// of rows with the same identifier and event time, the last one wins.
+#[test]
+fn workers_keep_each_records_rows_in_file_order() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let server = ServerProcess::start(data_dir.path(), &[]);
+    server.succeed(
+        dir,
+        &[
+            "create-feature-group",
+            "counters",
+            "--record-identifier",
+            "id",
+            "--event-time",
+            "event_time",
+            "--feature",
+            "id:string",
+            "--feature",
+            "event_time:string",
+            "--feature",
+            "n:integral",
+        ],
+    );
+    let mut csv = String::from("id,event_time,n\n");
+    for n in 0..400 {
+        csv.push_str(&format!("k{},2026-03-01T00:00:00Z,{n}\n", n % 8));
+    }
+    std::fs::write(dir.join("counters.csv"), csv).unwrap();
+    server.succeed(
+        dir,
+        &[
+            "ingest",
+            "counters",
+            "counters.csv",
+            "--workers",
+            "4",
+            "--batch-rows",
+            "3",
+        ],
+    );
+    for k in 0..8 {
+        let record = server.succeed(dir, &["get-record", "counters", &format!("k{k}"), "--json"]);
+        let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+        assert_eq!(record["n"], 392 + k, "k{k}: {record}");
+    }
+}

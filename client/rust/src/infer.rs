@@ -2,15 +2,31 @@
 //! `load_feature_definitions` infers them from a DataFrame: integers are
 //! Integral, floats Fractional, text String, and timestamps and dates
 //! String (ingest sends them as ISO-8601 UTC). Lists of those become list
-//! features, fixed-size lists of floats vectors. Any other column is an
-//! error naming it.
+//! features, fixed-size lists of floats vectors. An integer event-time
+//! column is Fractional (epoch seconds), the numeric type an event time may
+//! have. Any other column is an error naming it.
 
 use almanac_proto as pb;
 use arrow::datatypes::{DataType, Field, Schema};
 
-/// One definition per column of `schema`, in column order.
-pub fn feature_definitions(schema: &Schema) -> Result<Vec<pb::FeatureDefinition>, String> {
-    schema.fields().iter().map(|f| definition(f)).collect()
+/// One definition per column of `schema`, in column order; `event_time`
+/// names the event-time column.
+pub fn feature_definitions(
+    schema: &Schema,
+    event_time: &str,
+) -> Result<Vec<pb::FeatureDefinition>, String> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let mut definition = definition(field)?;
+            let integral = pb::FeatureType::Integral as i32;
+            if field.name() == event_time && definition.r#type == integral {
+                definition.r#type = pb::FeatureType::Fractional as i32;
+            }
+            Ok(definition)
+        })
+        .collect()
 }
 
 fn definition(field: &Field) -> Result<pb::FeatureDefinition, String> {
@@ -81,6 +97,7 @@ mod tests {
         let item = |t| Arc::new(Field::new("item", t, true));
         let schema = Schema::new(vec![
             Field::new("customer_id", DataType::Int32, true),
+            Field::new("updated", DataType::Int64, true),
             Field::new("star_rating", DataType::Int64, true),
             Field::new("score", DataType::Float32, true),
             Field::new("review_body", DataType::Utf8, true),
@@ -96,7 +113,7 @@ mod tests {
                 true,
             ),
         ]);
-        let found: Vec<_> = feature_definitions(&schema)
+        let found: Vec<_> = feature_definitions(&schema, "updated")
             .unwrap()
             .into_iter()
             .map(|d| (d.name, d.r#type, d.collection, d.dimension))
@@ -115,6 +132,7 @@ mod tests {
             found,
             vec![
                 ("customer_id".into(), i, none, 0),
+                ("updated".into(), f, none, 0),
                 ("star_rating".into(), i, none, 0),
                 ("score".into(), f, none, 0),
                 ("review_body".into(), s, none, 0),
@@ -131,7 +149,7 @@ mod tests {
             Field::new("id", DataType::Int64, false),
             Field::new("vine", DataType::Boolean, true),
         ]);
-        let error = feature_definitions(&schema).unwrap_err();
+        let error = feature_definitions(&schema, "id").unwrap_err();
         assert!(error.contains("column 'vine' is Boolean"), "{error}");
     }
 }

@@ -4,6 +4,9 @@
 //! [`IngestSummary`] whose failed rows are numbered from the first row
 //! sent.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use arrow_flight::FlightDescriptor;
@@ -60,11 +63,17 @@ impl Client {
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
         let mut flight = FlightClient::new_from_inner(inner);
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&sent);
+        let batches = batches.map(move |batch| {
+            counter.fetch_add(batch.num_rows(), Ordering::Relaxed);
+            Ok(batch)
+        });
         let messages = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .with_max_flight_data_size(MAX_MESSAGE_BYTES)
             .with_flight_descriptor(Some(FlightDescriptor::new_path(vec![group.to_owned()])))
-            .build(batches.map(Ok));
+            .build(batches);
         let mut results = flight.do_put(messages).await.map_err(flight_error)?;
         let mut summary = IngestSummary::default();
         while let Some(result) = results.try_next().await.map_err(flight_error)? {
@@ -73,6 +82,15 @@ impl Client {
                     ClientError::Flight(format!("the server's batch result is not valid: {e}"))
                 })?;
             summary.add(summary.rows, result);
+        }
+        // Every row sent must have been answered for; a stream that ends
+        // early has not written the rest.
+        let sent = sent.load(Ordering::Relaxed);
+        if summary.rows != sent {
+            return Err(ClientError::Flight(format!(
+                "the server answered for {} of the {sent} rows sent to '{group}'",
+                summary.rows
+            )));
         }
         Ok(summary)
     }

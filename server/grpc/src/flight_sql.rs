@@ -22,7 +22,7 @@ use arrow_flight::error::FlightError;
 use arrow_flight::flight_descriptor::DescriptorType;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
-use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
+use arrow_flight::sql::server::{DoPutError, FlightSqlService, PeekableFlightDataStream};
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetDbSchemas,
@@ -469,6 +469,17 @@ impl FlightSqlService for FlightSqlEndpoint {
         ));
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(replies),
+        )))
+    }
+
+    /// A DoPut without a first message or a descriptor is a bad request.
+    async fn do_put_error_callback(
+        &self,
+        _request: Request<PeekableFlightDataStream>,
+        error: DoPutError,
+    ) -> Result<Response<<Self as FlightService>::DoPutStream>, Status> {
+        Err(Status::invalid_argument(format!(
+            "DoPut needs a first message with a path descriptor naming the feature group: {error}"
         )))
     }
 

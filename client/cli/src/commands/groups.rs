@@ -26,7 +26,7 @@ pub async fn create(args: CreateFeatureGroupArgs) -> Result<()> {
         Some(path) => {
             let format = crate::files::FileFormat::of(path, args.format)?;
             let schema = crate::files::inferred_schema(path, format)?;
-            almanac_client::infer::feature_definitions(&schema)
+            almanac_client::infer::feature_definitions(&schema, &args.event_time)
                 .map_err(|e| anyhow::anyhow!("--from-file {}: {e}", path.display()))?
         }
         None => Vec::new(),

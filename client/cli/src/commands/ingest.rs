@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use almanac_client::ingest::{FailedRow, IngestSummary};
 use anyhow::{Context, Result, bail};
-use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -30,7 +30,7 @@ pub async fn run(args: IngestArgs) -> Result<()> {
     let source = BatchSource::open(&args.file, format, args.batch_rows)?;
     let client = connect(&args.client).await?;
     // Fail before reading the file when the group does not exist.
-    client.describe_feature_group(&args.name).await?;
+    let description = client.describe_feature_group(&args.name).await?;
     let mut failed_writer = args
         .failed_rows
         .as_deref()
@@ -39,14 +39,23 @@ pub async fn run(args: IngestArgs) -> Result<()> {
 
     let progress = progress_bar(source.total, format);
     let read = source.progress();
-    let (sender, batches) = tokio::sync::mpsc::channel::<(usize, RecordBatch)>(args.workers * 2);
+    // One queue per worker; a record's rows all go to the same worker, in
+    // file order, so that of two rows with the same identifier and event
+    // time the later one wins, as in one PutRecord batch.
+    let workers = args.workers;
+    let (queues, receivers): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| tokio::sync::mpsc::channel::<Part>(2))
+        .unzip();
+    let id_column = description.record_identifier_feature_name;
     let reader = tokio::task::spawn_blocking(move || -> Result<()> {
         let mut offset = 0;
         for batch in source {
             let batch = batch?;
             let rows = batch.num_rows();
-            if sender.blocking_send((offset, batch)).is_err() {
-                break;
+            for (worker, part) in split_by_record(&batch, offset, &id_column, workers)? {
+                if queues[worker].blocking_send(part).is_err() {
+                    return Ok(());
+                }
             }
             offset += rows;
         }
@@ -56,24 +65,26 @@ pub async fn run(args: IngestArgs) -> Result<()> {
     let started = Instant::now();
     let group = args.name.as_str();
     let client = &client;
-    let mut results = ReceiverStream::new(batches)
-        .map(|(offset, batch)| async move {
-            let summary = client.ingest_batch(group, batch.clone()).await;
-            (offset, batch, summary)
-        })
-        .buffer_unordered(args.workers);
+    let mut results = futures::stream::select_all(receivers.into_iter().map(|queue| {
+        ReceiverStream::new(queue)
+            .then(move |part| async move {
+                let summary = client.ingest_batch(group, part.batch.clone()).await;
+                (part, summary)
+            })
+            .boxed()
+    }));
     let mut total = IngestSummary::default();
-    while let Some((offset, batch, summary)) = results.next().await {
+    while let Some((part, summary)) = results.next().await {
         let summary = summary.with_context(|| format!("ingest into '{group}' failed"))?;
         if let Some(writer) = failed_writer.as_mut() {
-            writer.write(offset, &batch, &summary.failed_rows)?;
+            writer.write(&part, &summary.failed_rows)?;
         }
         total.rows += summary.rows;
         total.rows_written += summary.rows_written;
         total
             .failed_rows
             .extend(summary.failed_rows.into_iter().map(|row| FailedRow {
-                index: offset + row.index,
+                index: part.file_rows[row.index],
                 reason: row.reason,
             }));
         let elapsed = started.elapsed().as_secs_f64().max(1e-3);
@@ -132,6 +143,55 @@ pub async fn run(args: IngestArgs) -> Result<()> {
     Ok(())
 }
 
+/// Rows of the file bound for one worker: a batch and, for each of its
+/// rows, its row number in the file (from 0).
+struct Part {
+    batch: RecordBatch,
+    file_rows: Vec<usize>,
+}
+
+/// Splits a batch whose first row is file row `offset` over `workers` by
+/// a hash of the record identifier (its text form), keeping file order
+/// within each part. Without the identifier column (which the server
+/// refuses anyway) the whole batch goes to one worker.
+fn split_by_record(
+    batch: &RecordBatch,
+    offset: usize,
+    id_column: &str,
+    workers: usize,
+) -> Result<Vec<(usize, Part)>> {
+    let Some(ids) = batch.column_by_name(id_column).filter(|_| workers > 1) else {
+        let whole = Part {
+            batch: batch.clone(),
+            file_rows: (offset..offset + batch.num_rows()).collect(),
+        };
+        return Ok(vec![(0, whole)]);
+    };
+    let ids = arrow::compute::cast(ids, &DataType::Utf8)?;
+    let ids = ids.as_string::<i32>();
+    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); workers];
+    for (row, id) in ids.iter().enumerate() {
+        let hash = id.map_or(0, |id| {
+            id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            })
+        });
+        rows[(hash % workers as u64) as usize].push(row as u32);
+    }
+    let mut parts = Vec::new();
+    for (worker, rows) in rows.into_iter().enumerate().filter(|(_, r)| !r.is_empty()) {
+        let indices = UInt32Array::from(rows);
+        let file_rows = indices
+            .values()
+            .iter()
+            .map(|&r| offset + r as usize)
+            .collect();
+        let batch = arrow::compute::take_record_batch(batch, &indices)?;
+        parts.push((worker, Part { batch, file_rows }));
+    }
+    Ok(parts)
+}
+
 /// A bar on a terminal, nothing otherwise.
 fn progress_bar(total: u64, format: FileFormat) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -181,8 +241,6 @@ impl BatchSink for arrow::json::LineDelimitedWriter<File> {
 
 impl FailedRowsWriter {
     fn create(path: &Path, input: &SchemaRef) -> Result<Self> {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut fields = vec![
             Field::new("row", DataType::UInt64, false),
             Field::new("reason", DataType::Utf8, false),
@@ -194,29 +252,46 @@ impl FailedRowsWriter {
                 .map(|f| f.as_ref().clone().with_nullable(true)),
         );
         let schema = Arc::new(Schema::new(fields));
-        let writer: Box<dyn BatchSink> = match FileFormat::of(path, None) {
-            Ok(FileFormat::Jsonl) => Box::new(arrow::json::LineDelimitedWriter::new(file)),
-            Ok(FileFormat::Tsv) => Box::new(
-                arrow::csv::WriterBuilder::new()
-                    .with_delimiter(b'\t')
-                    .build(file),
-            ),
-            Ok(FileFormat::Csv) => Box::new(arrow::csv::WriterBuilder::new().build(file)),
+        let format = match FileFormat::of(path, None) {
+            Ok(format @ (FileFormat::Csv | FileFormat::Tsv | FileFormat::Jsonl)) => format,
             _ => bail!(
                 "--failed-rows {}: name a .csv, .tsv or .jsonl file",
                 path.display()
             ),
         };
+        let nested = input.fields().iter().find(|f| f.data_type().is_nested());
+        if let (FileFormat::Csv | FileFormat::Tsv, Some(field)) = (format, nested) {
+            bail!(
+                "--failed-rows {}: column '{}' holds lists, which CSV cannot; name a .jsonl file",
+                path.display(),
+                field.name()
+            );
+        }
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let writer: Box<dyn BatchSink> = match format {
+            FileFormat::Jsonl => Box::new(arrow::json::LineDelimitedWriter::new(file)),
+            FileFormat::Tsv => Box::new(
+                arrow::csv::WriterBuilder::new()
+                    .with_delimiter(b'\t')
+                    .build(file),
+            ),
+            _ => Box::new(arrow::csv::WriterBuilder::new().build(file)),
+        };
         Ok(Self { schema, writer })
     }
 
-    fn write(&mut self, offset: usize, batch: &RecordBatch, failed: &[FailedRow]) -> Result<()> {
+    fn write(&mut self, part: &Part, failed: &[FailedRow]) -> Result<()> {
         if failed.is_empty() {
             return Ok(());
         }
+        let batch = &part.batch;
         let indices = UInt64Array::from_iter_values(failed.iter().map(|row| row.index as u64));
-        let rows =
-            UInt64Array::from_iter_values(failed.iter().map(|row| (offset + row.index + 1) as u64));
+        let rows = UInt64Array::from_iter_values(
+            failed
+                .iter()
+                .map(|row| (part.file_rows[row.index] + 1) as u64),
+        );
         let reasons = StringArray::from_iter_values(failed.iter().map(|row| row.reason.as_str()));
         let mut columns: Vec<ArrayRef> = vec![Arc::new(rows), Arc::new(reasons)];
         for column in batch.columns() {

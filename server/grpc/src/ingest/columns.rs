@@ -203,7 +203,14 @@ fn column_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cel
             let micros = time_micros(array);
             Ok(micros
                 .into_iter()
-                .map(|m| time_cell(definition, m))
+                .map(|m| match m {
+                    Ok(m) => time_cell(definition, m),
+                    Err(()) => Err(format!(
+                        "feature '{}': the time is outside the range Almanac keeps \
+                         (microseconds in 64 bits)",
+                        definition.name
+                    )),
+                })
                 .collect())
         }
         DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
@@ -219,6 +226,12 @@ fn column_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cel
 /// The event-time column: a timestamp, ISO-8601 text or epoch seconds,
 /// whichever the feature (String or Fractional) is declared as.
 fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cells, String> {
+    let cast_error =
+        |e: arrow::error::ArrowError| format!("event time feature '{}': {e}", definition.name);
+    if let DataType::Dictionary(_, value) = array.data_type() {
+        let plain = cast(array, value).map_err(cast_error)?;
+        return event_time_inputs(definition, &plain);
+    }
     let data_type = array.data_type();
     let numeric = data_type.is_integer()
         || data_type.is_floating()
@@ -228,7 +241,7 @@ fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result
         );
     let fractional = definition.feature_type == FeatureType::Fractional;
     if numeric && !fractional {
-        let seconds = cast(array, &DataType::Float64).map_err(|e| e.to_string())?;
+        let seconds = cast(array, &DataType::Float64).map_err(cast_error)?;
         return Ok(seconds
             .as_primitive::<Float64Type>()
             .iter()
@@ -246,7 +259,7 @@ fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
         )
     {
-        let text = cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
+        let text = cast(array, &DataType::Utf8).map_err(cast_error)?;
         return Ok(text
             .as_string::<i32>()
             .iter()
@@ -322,16 +335,20 @@ fn is_string_scalar(definition: &FeatureDefinition) -> bool {
     definition.feature_type == FeatureType::String && definition.collection == CollectionType::None
 }
 
-/// A timestamp or date column as UTC microseconds, rounded down.
-fn time_micros(array: &ArrayRef) -> Vec<Option<i64>> {
-    fn scaled<T: arrow::datatypes::ArrowPrimitiveType<Native = i64>>(
+/// A timestamp or date column as UTC microseconds, rounded down: per row
+/// `Ok(None)` for a null, `Err(())` for a time microseconds cannot hold.
+fn time_micros(array: &ArrayRef) -> Vec<Result<Option<i64>, ()>> {
+    fn scaled<T: arrow::datatypes::ArrowPrimitiveType>(
         array: &ArrayRef,
-        to_micros: impl Fn(i64) -> Option<i64>,
-    ) -> Vec<Option<i64>> {
+        to_micros: impl Fn(T::Native) -> Option<i64>,
+    ) -> Vec<Result<Option<i64>, ()>> {
         array
             .as_primitive::<T>()
             .iter()
-            .map(|v| v.and_then(&to_micros))
+            .map(|v| {
+                v.map(&to_micros)
+                    .map_or(Ok(None), |m| m.map(Some).ok_or(()))
+            })
             .collect()
     }
     match array.data_type() {
@@ -347,13 +364,11 @@ fn time_micros(array: &ArrayRef) -> Vec<Option<i64>> {
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
             scaled::<TimestampNanosecondType>(array, |ns| Some(ns.div_euclid(1_000)))
         }
-        DataType::Date32 => array
-            .as_primitive::<Date32Type>()
-            .iter()
-            .map(|d| d.map(|d| i64::from(d) * MICROS_PER_DAY))
-            .collect(),
+        DataType::Date32 => {
+            scaled::<Date32Type>(array, |d| i64::from(d).checked_mul(MICROS_PER_DAY))
+        }
         DataType::Date64 => scaled::<Date64Type>(array, |ms| ms.checked_mul(1_000)),
-        _ => vec![None; array.len()],
+        _ => vec![Ok(None); array.len()],
     }
 }
 

@@ -10,7 +10,7 @@ pub mod columns;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use almanac_online::{Engine, QueuedRows};
+use almanac_online::{Engine, QueuedRows, StoreError};
 use almanac_types::ingest::{BatchResult, FailedRow};
 use almanac_types::{FeatureGroup, Value};
 use arrow::array::RecordBatch;
@@ -137,10 +137,17 @@ async fn settle(
     for (index, outcome) in positions.into_iter().zip(outcomes) {
         match outcome {
             Ok(()) => result.rows_written += 1,
-            Err(error) => result.failed_rows.push(FailedRow {
-                index,
-                reason: error_code(error).1,
-            }),
+            // A row the store refuses fails alone.
+            Err(error @ (StoreError::Invalid(_) | StoreError::OverLimit(_))) => {
+                result.failed_rows.push(FailedRow {
+                    index,
+                    reason: error_code(error).1,
+                })
+            }
+            // Anything else (the group deleted meanwhile, storage, shutdown)
+            // is no fault of the row: the stream ends with it, and the
+            // client knows that retrying may help.
+            Err(error) => return Err(to_status(error)),
         }
     }
     Ok(())
