@@ -43,8 +43,16 @@ def value_as_text(value: Any) -> Optional[str]:
     feature's declared type; missing values stay None."""
     if _missing(value):
         return None
-    if hasattr(value, "tolist") and type(value).__module__ == "numpy":
+    if type(value).__module__ == "numpy" and type(value).__name__ == "datetime64":
+        # tolist() of a nanosecond datetime64 is an int; go through pandas'
+        # or numpy's own ISO form instead (UTC, like naive datetimes).
+        value = datetime.datetime.fromisoformat(
+            str(value.astype("datetime64[us]"))
+        ).replace(tzinfo=datetime.timezone.utc)
+    elif hasattr(value, "tolist") and type(value).__module__ == "numpy":
         value = value.tolist()
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        value = datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
     if isinstance(value, str):
         return value
     if isinstance(value, datetime.datetime):
