@@ -49,12 +49,8 @@ enum Command {
     },
     /// Ingest a Parquet file through Flight DoPut.
     Doput {
-        #[arg(long, env = "ALMANAC_ENDPOINT")]
-        endpoint: String,
-        #[arg(long)]
-        group: String,
-        #[arg(long)]
-        parquet: PathBuf,
+        #[command(flatten)]
+        target: Target,
         #[arg(long, default_value_t = 2)]
         workers: usize,
         #[arg(long, default_value_t = 65_536)]
@@ -62,17 +58,25 @@ enum Command {
     },
     /// Write the first ROWS rows of a Parquet file, one PutRecord each.
     PutLoop {
-        #[arg(long, env = "ALMANAC_ENDPOINT")]
-        endpoint: String,
-        #[arg(long)]
-        group: String,
-        #[arg(long)]
-        parquet: PathBuf,
+        #[command(flatten)]
+        target: Target,
         #[arg(long)]
         rows: usize,
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+}
+
+/// Which server and group a driver writes to, and the rows it sends.
+#[derive(Debug, clap::Args)]
+struct Target {
+    #[arg(long, env = "ALMANAC_ENDPOINT")]
+    endpoint: String,
+    #[arg(long)]
+    group: String,
+    /// A Parquet file from `make-data`.
+    #[arg(long)]
+    parquet: PathBuf,
 }
 
 fn main() -> Result<()> {
@@ -83,19 +87,15 @@ fn main() -> Result<()> {
     match cli.command {
         Command::MakeData { rows, parquet, csv } => make_data(rows, &parquet, &csv),
         Command::Doput {
-            endpoint,
-            group,
-            parquet,
+            target,
             workers,
             batch_rows,
-        } => runtime.block_on(doput(endpoint, group, parquet, workers, batch_rows)),
+        } => runtime.block_on(doput(target, workers, batch_rows)),
         Command::PutLoop {
-            endpoint,
-            group,
-            parquet,
+            target,
             rows,
             concurrency,
-        } => runtime.block_on(put_loop(endpoint, group, parquet, rows, concurrency)),
+        } => runtime.block_on(put_loop(target, rows, concurrency)),
     }
 }
 
@@ -176,13 +176,12 @@ fn read_parquet(path: &PathBuf, batch_rows: usize) -> Result<Vec<RecordBatch>> {
     Ok(reader.collect::<Result<Vec<_>, _>>()?)
 }
 
-async fn doput(
-    endpoint: String,
-    group: String,
-    parquet: PathBuf,
-    workers: usize,
-    batch_rows: usize,
-) -> Result<()> {
+async fn doput(target: Target, workers: usize, batch_rows: usize) -> Result<()> {
+    let Target {
+        endpoint,
+        group,
+        parquet,
+    } = target;
     let batches = read_parquet(&parquet, batch_rows)?;
     let schema = batches[0].schema();
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -239,13 +238,12 @@ fn records(batch: &RecordBatch) -> Vec<Vec<pb::FeatureValue>> {
         .collect()
 }
 
-async fn put_loop(
-    endpoint: String,
-    group: String,
-    parquet: PathBuf,
-    rows: usize,
-    concurrency: usize,
-) -> Result<()> {
+async fn put_loop(target: Target, rows: usize, concurrency: usize) -> Result<()> {
+    let Target {
+        endpoint,
+        group,
+        parquet,
+    } = target;
     let batches = read_parquet(&parquet, 65_536)?;
     let mut all: Vec<Vec<pb::FeatureValue>> = Vec::with_capacity(rows);
     for batch in &batches {

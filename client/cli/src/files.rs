@@ -103,6 +103,31 @@ fn schema_from_rows(path: &Path, format: FileFormat, rows: Option<usize>) -> Res
     Ok(Arc::new(Schema::new(fields)))
 }
 
+/// A whole file, each column in the type [`inferred_schema`] gives it
+/// (for an entity table, whose times must be timestamps).
+pub fn read_typed(path: &Path, format: FileFormat) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let schema = inferred_schema(path, format)?;
+    let read_error = |e| anyhow::anyhow!("cannot read {}: {e}", path.display());
+    let batches = match format {
+        FileFormat::Parquet => ParquetRecordBatchReaderBuilder::try_new(open(path)?)?
+            .build()?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read_error)?,
+        FileFormat::Csv | FileFormat::Tsv => arrow::csv::ReaderBuilder::new(Arc::clone(&schema))
+            .with_format(format.csv_format())
+            .with_batch_size(65_536)
+            .build(open(path)?)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read_error)?,
+        FileFormat::Jsonl => arrow::json::ReaderBuilder::new(Arc::clone(&schema))
+            .with_batch_size(65_536)
+            .build(BufReader::new(open(path)?))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read_error)?,
+    };
+    Ok((schema, batches))
+}
+
 /// Batches of a file as they are read, with how far into the file the
 /// reader is, for progress.
 pub struct BatchSource {

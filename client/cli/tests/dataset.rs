@@ -4,30 +4,18 @@
 
 mod support;
 
-use support::ServerProcess;
+use support::Scratch;
 
 #[test]
 fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
-    let server = ServerProcess::start(data_dir.path(), &[]);
-    server.succeed(
+    let scratch = Scratch::start();
+    let (server, dir) = (&scratch.server, scratch.dir());
+    server.create_group(
         dir,
-        &[
-            "create-feature-group",
-            "driver_stats",
-            "--record-identifier",
-            "driver_id",
-            "--event-time",
-            "event_time",
-            "--feature",
-            "driver_id:integral",
-            "--feature",
-            "event_time:string",
-            "--feature",
-            "trips:integral",
-        ],
+        "driver_stats",
+        "driver_id",
+        "event_time",
+        &["driver_id:integral", "event_time:string", "trips:integral"],
     );
     for (time, trips) in [("2026-03-01T00:00:00Z", 10), ("2026-03-01T02:00:00Z", 20)] {
         let record = format!(r#"{{"driver_id":7,"event_time":"{time}","trips":{trips}}}"#);
@@ -109,5 +97,5 @@ fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {
         error.contains("INVALID_ARGUMENT") && error.contains("'speed'"),
         "{error}"
     );
-    server.stop();
+    scratch.stop();
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use support::ServerProcess;
+use support::Scratch;
 
 fn json_lines(output: &str) -> Vec<serde_json::Value> {
     output
@@ -23,26 +23,17 @@ fn json_lines(output: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn bad_rows_are_reported_and_only_good_rows_land() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
-    let server = ServerProcess::start(data_dir.path(), &[]);
-    server.succeed(
+    let scratch = Scratch::start();
+    let (server, dir) = (&scratch.server, scratch.dir());
+    server.create_group(
         dir,
+        "reviews",
+        "review_id",
+        "event_time",
         &[
-            "create-feature-group",
-            "reviews",
-            "--record-identifier",
-            "review_id",
-            "--event-time",
-            "event_time",
-            "--feature",
             "review_id:string",
-            "--feature",
             "event_time:string",
-            "--feature",
             "star_rating:integral",
-            "--feature",
             "review_body:string",
         ],
     );
@@ -162,10 +153,8 @@ fn bad_rows_are_reported_and_only_good_rows_land() {
 /// The seed chapter's Feature Store section with the CLI.
 #[test]
 fn seed_workflow_with_the_cli() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
-    let server = ServerProcess::start(data_dir.path(), &[]);
+    let scratch = Scratch::start();
+    let (server, dir) = (&scratch.server, scratch.dir());
     generate_reviews(dir, "reviews.tsv", 20_000, "2026-03-01T00:00:00Z");
 
     // The group's definitions come from the file's columns.
@@ -329,26 +318,17 @@ fn popular_products(path: &Path) -> Vec<(String, i64, f64)> {
 /// file.
 #[test]
 fn json_lines_and_parquet_with_collections() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
-    let server = ServerProcess::start(data_dir.path(), &[]);
-    server.succeed(
+    let scratch = Scratch::start();
+    let (server, dir) = (&scratch.server, scratch.dir());
+    server.create_group(
         dir,
+        "items",
+        "id",
+        "event_time",
         &[
-            "create-feature-group",
-            "items",
-            "--record-identifier",
-            "id",
-            "--event-time",
-            "event_time",
-            "--feature",
             "id:integral",
-            "--feature",
             "event_time:string",
-            "--feature",
             "tags:string:set",
-            "--feature",
             "scores:fractional:vector:2",
         ],
     );
@@ -439,26 +419,14 @@ fn json_lines_and_parquet_with_collections() {
 /// of rows with the same identifier and event time, the last one wins.
 #[test]
 fn workers_keep_each_records_rows_in_file_order() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
-    let server = ServerProcess::start(data_dir.path(), &[]);
-    server.succeed(
+    let scratch = Scratch::start();
+    let (server, dir) = (&scratch.server, scratch.dir());
+    server.create_group(
         dir,
-        &[
-            "create-feature-group",
-            "counters",
-            "--record-identifier",
-            "id",
-            "--event-time",
-            "event_time",
-            "--feature",
-            "id:string",
-            "--feature",
-            "event_time:string",
-            "--feature",
-            "n:integral",
-        ],
+        "counters",
+        "id",
+        "event_time",
+        &["id:string", "event_time:string", "n:integral"],
     );
     let mut csv = String::from("id,event_time,n\n");
     for n in 0..400 {

@@ -2,7 +2,10 @@
 //! [`Client::build_dataset`] sends the entity table as Arrow with the
 //! request in the descriptor, and the dataset streams back as Arrow.
 
+use std::sync::Arc;
+
 use arrow::array::RecordBatch;
+use arrow::compute::BatchCoalescer;
 use arrow::datatypes::SchemaRef;
 use arrow_flight::FlightDescriptor;
 use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
@@ -21,33 +24,19 @@ use crate::query::{QueryResult, flight_error};
 /// 1,024-row batches are joined up to this first.
 const SEND_BATCH_ROWS: usize = 65_536;
 
-/// Joins runs of small batches into batches of about [`SEND_BATCH_ROWS`].
+/// The batches re-cut into batches of [`SEND_BATCH_ROWS`] (the last one
+/// shorter).
 fn coalesce(
     schema: &SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, ClientError> {
-    let mut coalesced = Vec::new();
-    let mut run: Vec<RecordBatch> = Vec::new();
-    let mut run_rows = 0;
-    let flush = |run: &mut Vec<RecordBatch>, coalesced: &mut Vec<RecordBatch>| {
-        if !run.is_empty() {
-            let batch = arrow::compute::concat_batches(schema, run.iter())
-                .map_err(|e| ClientError::Flight(e.to_string()))?;
-            coalesced.push(batch);
-            run.clear();
-        }
-        Ok::<_, ClientError>(())
-    };
+    let mut coalescer = BatchCoalescer::new(Arc::clone(schema), SEND_BATCH_ROWS);
+    let arrow_error = |e: arrow::error::ArrowError| ClientError::Flight(e.to_string());
     for batch in batches {
-        if run_rows + batch.num_rows() > SEND_BATCH_ROWS {
-            flush(&mut run, &mut coalesced)?;
-            run_rows = 0;
-        }
-        run_rows += batch.num_rows();
-        run.push(batch);
+        coalescer.push_batch(batch).map_err(arrow_error)?;
     }
-    flush(&mut run, &mut coalesced)?;
-    Ok(coalesced)
+    coalescer.finish_buffered_batch().map_err(arrow_error)?;
+    Ok(std::iter::from_fn(|| coalescer.next_completed_batch()).collect())
 }
 
 impl Client {

@@ -186,22 +186,12 @@ fn coalesce(
     schema: &arrow::datatypes::SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, arrow::error::ArrowError> {
-    let mut coalesced = Vec::new();
-    let mut pending: Vec<RecordBatch> = Vec::new();
-    let mut pending_rows = 0;
+    let mut coalescer = arrow::compute::BatchCoalescer::new(Arc::clone(schema), ENTITY_BATCH_ROWS);
     for batch in batches {
-        if pending_rows + batch.num_rows() > ENTITY_BATCH_ROWS && !pending.is_empty() {
-            coalesced.push(arrow::compute::concat_batches(schema, &pending)?);
-            pending.clear();
-            pending_rows = 0;
-        }
-        pending_rows += batch.num_rows();
-        pending.push(batch);
+        coalescer.push_batch(batch)?;
     }
-    if !pending.is_empty() {
-        coalesced.push(arrow::compute::concat_batches(schema, &pending)?);
-    }
-    Ok(coalesced)
+    coalescer.finish_buffered_batch()?;
+    Ok(std::iter::from_fn(|| coalescer.next_completed_batch()).collect())
 }
 
 fn flight_status(error: FlightError) -> Status {

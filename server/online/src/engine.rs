@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use almanac_types::codec;
 use almanac_types::time::{Clock, SystemClock};
 use almanac_types::validate::{
     parse_event_time, parse_record_id, validate_record, validate_values,
 };
-use almanac_types::{FeatureGroup, InputValue, Limits, Value};
+use almanac_types::{CheckedRecord, FeatureGroup, InputValue, Limits, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Catalog;
@@ -286,11 +285,15 @@ impl Engine {
         let mut positions = Vec::with_capacity(rows.len());
         for (position, values) in rows.into_iter().enumerate() {
             match validate_values(group, values, ttl, &self.limits) {
-                Ok((id, record)) => {
+                Ok(CheckedRecord {
+                    id,
+                    record,
+                    encoded,
+                }) => {
                     ops.push(WriteOp::Put {
                         group: Arc::clone(group),
                         id,
-                        encoded: codec::encode(&record),
+                        encoded,
                         record,
                         tiers,
                         api_invocation_micros: now,
@@ -322,11 +325,15 @@ impl Engine {
         } else {
             None
         };
-        let (id, record) = validate_record(&group, entry.values, ttl, &self.limits)?;
+        let CheckedRecord {
+            id,
+            record,
+            encoded,
+        } = validate_record(&group, entry.values, ttl, &self.limits)?;
         Ok(WriteOp::Put {
             group,
             id,
-            encoded: codec::encode(&record),
+            encoded,
             record,
             tiers,
             api_invocation_micros: now,

@@ -23,32 +23,27 @@ use crate::keys::{
 use crate::offline_log::{Backlog, EntryHeader, OfflineLogEntry};
 
 /// The stored version of each online key a group commit touches, as it
-/// changes within the commit: the keys sorted, found by binary search.
+/// changes within the commit: the keys sorted and deduplicated, and the
+/// slot of each op's key (by the op's position in the commit), so that an
+/// op finds its key without building or searching it again.
 #[derive(Debug, Default)]
 struct KeyStates {
     keys: Vec<Vec<u8>>,
     versions: Vec<Option<Version>>,
+    op_slots: Vec<Option<usize>>,
 }
 
 impl KeyStates {
-    /// Where `key` is; every key an op touches was read by the prefetch.
-    fn slot(&self, key: &[u8]) -> Option<usize> {
-        self.keys.binary_search_by(|k| k.as_slice().cmp(key)).ok()
-    }
-
-    fn get(&self, slot: Option<usize>) -> Option<&Option<Version>> {
-        self.versions.get(slot?)
-    }
-
-    /// Records the version the key in `slot` has now.
-    fn set(&mut self, slot: Option<usize>, version: Option<Version>) {
-        if let Some(stored) = slot.and_then(|slot| self.versions.get_mut(slot)) {
-            *stored = version;
-        }
+    /// The slot of op `ordinal`'s key; every online op has one.
+    fn slot_of(&self, ordinal: usize) -> Result<usize> {
+        self.op_slots
+            .get(ordinal)
+            .copied()
+            .flatten()
+            .ok_or_else(|| StoreError::Corrupt(format!("op {ordinal} has no prefetched key")))
     }
 }
 
-/// Most write operations committed in one batch.
 const MAX_GROUP_COMMIT_OPS: usize = 8192;
 
 /// Which tiers a write goes to, already checked against the group.
@@ -237,10 +232,13 @@ impl Writer {
         {
             let catalog = shared.catalog.read().unwrap_or_else(|e| e.into_inner());
             let mut live_group = None;
+            let mut next_ordinal = 0;
             for (ops, _) in &pending {
                 let results = ops
                     .iter()
                     .map(|op| {
+                        let ordinal = next_ordinal;
+                        next_ordinal += 1;
                         let group_id = op.group().id;
                         if live_group != Some(group_id) {
                             if catalog.live_by_id(group_id).is_none() {
@@ -248,7 +246,7 @@ impl Writer {
                             }
                             live_group = Some(group_id);
                         }
-                        self.apply(op, now, &mut state, &mut batch, &mut appended)
+                        self.apply(op, ordinal, now, &mut state, &mut batch, &mut appended)
                     })
                     .collect();
                 outcomes.push(results);
@@ -274,21 +272,28 @@ impl Writer {
     /// Reads, with one multi-get, the stored versions every online op of
     /// the group touches.
     fn prefetch(&self, pending: &[Pending]) -> Result<KeyStates> {
-        let mut keys: Vec<Vec<u8>> = pending
-            .iter()
-            .flat_map(|(ops, _)| ops.iter())
-            .filter_map(|op| match op {
+        let ops = || pending.iter().flat_map(|(ops, _)| ops.iter());
+        let mut wanted: Vec<(Vec<u8>, usize)> = ops()
+            .enumerate()
+            .filter_map(|(ordinal, op)| match op {
                 WriteOp::Put {
                     group, id, tiers, ..
                 }
                 | WriteOp::Delete {
                     group, id, tiers, ..
-                } if tiers.online => Some(record_key(group.id, &id.0)),
+                } if tiers.online => Some((record_key(group.id, &id.0), ordinal)),
                 _ => None,
             })
             .collect();
-        keys.sort_unstable();
-        keys.dedup();
+        wanted.sort_unstable();
+        let mut keys: Vec<Vec<u8>> = Vec::with_capacity(wanted.len());
+        let mut op_slots = vec![None; ops().count()];
+        for (key, ordinal) in wanted {
+            if keys.last() != Some(&key) {
+                keys.push(key);
+            }
+            op_slots[ordinal] = Some(keys.len() - 1);
+        }
         let db = &self.shared.db;
         let values = db.batched_multi_get_cf(cf(db, CF_RECORDS), &keys, true);
         let mut versions = Vec::with_capacity(keys.len());
@@ -296,12 +301,18 @@ impl Writer {
             let record = value?.map(|bytes| codec::decode(&bytes)).transpose()?;
             versions.push(record.as_ref().map(Version::of));
         }
-        Ok(KeyStates { keys, versions })
+        Ok(KeyStates {
+            keys,
+            versions,
+            op_slots,
+        })
     }
 
+    /// Stages op number `ordinal` of the commit in `batch`.
     fn apply(
         &mut self,
         op: &WriteOp,
+        ordinal: usize,
         now: i64,
         state: &mut KeyStates,
         batch: &mut WriteBatch,
@@ -318,12 +329,11 @@ impl Writer {
                 api_invocation_micros,
             } => {
                 if tiers.online {
-                    let key = record_key(group.id, &id.0);
-                    let slot = state.slot(&key);
-                    let current = live_version(state.get(slot), now);
+                    let slot = state.slot_of(ordinal)?;
+                    let current = live_version(&state.versions[slot], now);
                     if current.is_none_or(|c| record.event_time_micros >= c.event_time_micros) {
-                        unindex_expiry(db, batch, group.id, &id.0, state.get(slot));
-                        batch.put_cf(cf(db, CF_RECORDS), &key, encoded);
+                        unindex_expiry(db, batch, group.id, &id.0, &state.versions[slot]);
+                        batch.put_cf(cf(db, CF_RECORDS), &state.keys[slot], encoded);
                         if let Some(expires) = record.expires_at_micros {
                             batch.put_cf(
                                 cf(db, CF_EXPIRY),
@@ -331,7 +341,7 @@ impl Writer {
                                 [],
                             );
                         }
-                        state.set(slot, Some(Version::of(record)));
+                        state.versions[slot] = Some(Version::of(record));
                     }
                 }
                 if tiers.offline {
@@ -357,9 +367,8 @@ impl Writer {
                 api_invocation_micros,
             } => {
                 if tiers.online {
-                    let key = record_key(group.id, &id.0);
-                    let slot = state.slot(&key);
-                    let current = live_version(state.get(slot), now);
+                    let slot = state.slot_of(ordinal)?;
+                    let current = live_version(&state.versions[slot], now);
                     let stale = current.is_some_and(|c| *event_time_micros < c.event_time_micros);
                     if stale && *hard {
                         return Err(StoreError::FailedPrecondition(format!(
@@ -369,10 +378,10 @@ impl Writer {
                         )));
                     }
                     if !stale {
-                        unindex_expiry(db, batch, group.id, &id.0, state.get(slot));
+                        unindex_expiry(db, batch, group.id, &id.0, &state.versions[slot]);
                         if *hard {
-                            batch.delete_cf(cf(db, CF_RECORDS), &key);
-                            state.set(slot, None);
+                            batch.delete_cf(cf(db, CF_RECORDS), &state.keys[slot]);
+                            state.versions[slot] = None;
                         } else {
                             let tombstone = Record {
                                 schema_version: group.schema_version,
@@ -381,8 +390,9 @@ impl Writer {
                                 tombstone: true,
                                 values: Vec::new(),
                             };
-                            batch.put_cf(cf(db, CF_RECORDS), &key, codec::encode(&tombstone));
-                            state.set(slot, Some(Version::of(&tombstone)));
+                            let encoded = codec::encode(&tombstone);
+                            batch.put_cf(cf(db, CF_RECORDS), &state.keys[slot], encoded);
+                            state.versions[slot] = Some(Version::of(&tombstone));
                         }
                     }
                 }
@@ -504,9 +514,9 @@ fn fail_all(pending: Vec<Pending>, error: &StoreError) {
 
 /// The stored version unless it has expired (an expired record counts as
 /// absent, even before the purge removes it).
-fn live_version(stored: Option<&Option<Version>>, now: i64) -> Option<&Version> {
+fn live_version(stored: &Option<Version>, now: i64) -> Option<&Version> {
     stored
-        .and_then(Option::as_ref)
+        .as_ref()
         .filter(|v| v.expires_at_micros.is_none_or(|at| at > now))
 }
 
@@ -516,12 +526,9 @@ fn unindex_expiry(
     batch: &mut WriteBatch,
     group_id: u64,
     id: &str,
-    stored: Option<&Option<Version>>,
+    stored: &Option<Version>,
 ) {
-    if let Some(expires) = stored
-        .and_then(Option::as_ref)
-        .and_then(|v| v.expires_at_micros)
-    {
+    if let Some(expires) = stored.as_ref().and_then(|v| v.expires_at_micros) {
         batch.delete_cf(cf(db, CF_EXPIRY), expiry_key(expires, group_id, id));
     }
 }

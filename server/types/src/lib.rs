@@ -31,5 +31,5 @@ pub use schema::{
     CollectionType, FeatureDefinition, FeatureGroup, FeatureGroupSpec, FeatureMetadata,
     FeatureType, Limits,
 };
-pub use validate::{Record, RecordId};
+pub use validate::{CheckedRecord, Record, RecordId};
 pub use value::{InputValue, Value};

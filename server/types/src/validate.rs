@@ -23,6 +23,15 @@ impl std::fmt::Display for RecordId {
     }
 }
 
+/// A record that passed the checks: its identifier, the version to store
+/// and that version encoded (the size check encodes it anyway).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedRecord {
+    pub id: RecordId,
+    pub record: Record,
+    pub encoded: Vec<u8>,
+}
+
 /// One version of a record: its values in feature order plus what the
 /// store keeps beside them.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,13 +60,14 @@ impl Record {
 }
 
 /// Checks a record sent to PutRecord and returns its identifier and the
-/// version to store. `ttl_seconds` is the TTL that applies to the write.
+/// version to store, encoded. `ttl_seconds` is the TTL that applies to the
+/// write.
 pub fn validate_record(
     group: &FeatureGroup,
     input: Vec<(String, InputValue)>,
     ttl_seconds: Option<u64>,
     limits: &Limits,
-) -> Result<(RecordId, Record)> {
+) -> Result<CheckedRecord> {
     let mut values = vec![Value::Null; group.features.len()];
     let mut seen = HashSet::with_capacity(input.len());
     for (name, input_value) in input {
@@ -72,13 +82,13 @@ pub fn validate_record(
 
 /// Checks a record whose values are converted already and in the group's
 /// feature order (bulk ingest): the identifier, the event time and the
-/// size. Returns the identifier and the version to store.
+/// size. Returns the identifier and the version to store, encoded.
 pub fn validate_values(
     group: &FeatureGroup,
     values: Vec<Value>,
     ttl_seconds: Option<u64>,
     limits: &Limits,
-) -> Result<(RecordId, Record)> {
+) -> Result<CheckedRecord> {
     let id_index = group.record_identifier_index();
     let id = match &values[id_index] {
         Value::Null => {
@@ -107,14 +117,19 @@ pub fn validate_values(
         tombstone: false,
         values,
     };
-    let size = codec::encoded_len(&record);
+    let encoded = codec::encode(&record);
+    let size = encoded.len();
     if size > limits.max_record_bytes {
         return Err(Error::OverLimit(format!(
             "record '{id}' is {size} bytes encoded; the limit is {} bytes (max_record_bytes)",
             limits.max_record_bytes
         )));
     }
-    Ok((id, record))
+    Ok(CheckedRecord {
+        id,
+        record,
+        encoded,
+    })
 }
 
 fn unreachable_shape<T>(feature: &str) -> Result<T> {
@@ -354,7 +369,7 @@ mod tests {
 
     #[test]
     fn accepts_typed_and_text_values() {
-        let (id, record) = validate_record(
+        let CheckedRecord { id, record, .. } = validate_record(
             &group(),
             input(&[
                 ("review_id", InputValue::String("r1".into())),

@@ -6,19 +6,18 @@
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use almanac_client::dataset::{DatasetRequest, FeatureSelection};
 use anyhow::{Context, Result, anyhow, bail};
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use futures::StreamExt;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::connect;
 use super::query::BatchWriter;
 use crate::cli::{DatasetArgs, QueryFormat};
+use crate::files::{self, FileFormat};
 
 pub async fn run(args: DatasetArgs) -> Result<()> {
     let (request, join_targets) = request(&args)?;
@@ -156,47 +155,9 @@ fn extension(path: &Path) -> Option<String> {
 /// Reads a Parquet, CSV or TSV entity table (CSV and TSV with a header;
 /// column types inferred, ISO-8601 times read as timestamps).
 fn read_entities(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let open = || File::open(path).with_context(|| format!("cannot open {}", path.display()));
-    match extension(path).as_deref() {
-        Some("parquet") => {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(open()?)
-                .with_context(|| format!("{} is not a Parquet file", path.display()))?;
-            let schema = Arc::clone(reader.schema());
-            let batches = reader
-                .build()?
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Ok((schema, batches))
-        }
-        Some(ext @ ("csv" | "tsv")) => {
-            let delimiter = if ext == "tsv" { b'\t' } else { b',' };
-            let format = arrow::csv::reader::Format::default()
-                .with_header(true)
-                .with_delimiter(delimiter);
-            let (schema, _) = format
-                .infer_schema(open()?, Some(10_000))
-                .with_context(|| format!("cannot read the header of {}", path.display()))?;
-            // Times in a CSV file are UTC (ISO-8601 with or without `Z`).
-            let fields: Vec<Field> = schema
-                .fields()
-                .iter()
-                .map(|field| match field.data_type() {
-                    DataType::Timestamp(unit, None) => field
-                        .as_ref()
-                        .clone()
-                        .with_data_type(DataType::Timestamp(*unit, Some("UTC".into()))),
-                    _ => field.as_ref().clone(),
-                })
-                .collect();
-            let schema = Arc::new(Schema::new(fields));
-            let reader = arrow::csv::ReaderBuilder::new(Arc::clone(&schema))
-                .with_format(format)
-                .with_batch_size(65_536)
-                .build(open()?)?;
-            let batches = reader
-                .collect::<Result<Vec<_>, _>>()
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Ok((schema, batches))
+    match FileFormat::of(path, None) {
+        Ok(format @ (FileFormat::Parquet | FileFormat::Csv | FileFormat::Tsv)) => {
+            files::read_typed(path, format)
         }
         _ => bail!(
             "--entities {}: name a .parquet, .csv or .tsv file",

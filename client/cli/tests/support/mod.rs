@@ -81,6 +81,30 @@ impl ServerProcess {
         stderr
     }
 
+    /// Creates feature group `name` with `features` (`NAME:TYPE[:...]`).
+    #[allow(dead_code)]
+    pub fn create_group(
+        &self,
+        dir: &Path,
+        name: &str,
+        record_identifier: &str,
+        event_time: &str,
+        features: &[&str],
+    ) {
+        let mut args = vec![
+            "create-feature-group",
+            name,
+            "--record-identifier",
+            record_identifier,
+            "--event-time",
+            event_time,
+        ];
+        for feature in features {
+            args.extend(["--feature", feature]);
+        }
+        self.succeed(dir, &args);
+    }
+
     /// SIGKILL: no shutdown code runs.
     #[allow(dead_code)] // Each test binary compiles this module; not all kill.
     pub fn kill_hard(mut self) {
@@ -105,5 +129,38 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A server on a fresh data directory, and a fresh directory for the files
+/// the client commands read and write.
+#[allow(dead_code)]
+pub struct Scratch {
+    pub server: ServerProcess,
+    work: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+#[allow(dead_code)]
+impl Scratch {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("data directory");
+        let work = tempfile::tempdir().expect("work directory");
+        let server = ServerProcess::start(data.path(), &[]);
+        Self {
+            server,
+            work,
+            _data: data,
+        }
+    }
+
+    /// Where the client commands run.
+    pub fn dir(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// Stops the server in order (see [`ServerProcess::stop`]).
+    pub fn stop(self) {
+        self.server.stop();
     }
 }

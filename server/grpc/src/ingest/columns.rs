@@ -226,10 +226,10 @@ fn column_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cel
 /// The event-time column: a timestamp, ISO-8601 text or epoch seconds,
 /// whichever the feature (String or Fractional) is declared as.
 fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cells, String> {
-    let cast_error =
-        |e: arrow::error::ArrowError| format!("event time feature '{}': {e}", definition.name);
+    let named =
+        |e: &dyn std::fmt::Display| format!("event time feature '{}': {e}", definition.name);
     if let DataType::Dictionary(_, value) = array.data_type() {
-        let plain = cast(array, value).map_err(cast_error)?;
+        let plain = cast(array, value).map_err(|e| named(&e))?;
         return event_time_inputs(definition, &plain);
     }
     let data_type = array.data_type();
@@ -241,7 +241,7 @@ fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result
         );
     let fractional = definition.feature_type == FeatureType::Fractional;
     if numeric && !fractional {
-        let seconds = cast(array, &DataType::Float64).map_err(cast_error)?;
+        let seconds = cast(array, &DataType::Float64).map_err(|e| named(&e))?;
         return Ok(seconds
             .as_primitive::<Float64Type>()
             .iter()
@@ -249,7 +249,7 @@ fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result
                 None => Ok(InputValue::Null),
                 Some(s) => epoch_seconds_to_micros(s)
                     .map(|micros| InputValue::String(format_iso8601(micros)))
-                    .map_err(|e| format!("event time feature '{}': {e}", definition.name)),
+                    .map_err(|e| named(&e)),
             })
             .collect());
     }
@@ -259,16 +259,18 @@ fn event_time_inputs(definition: &FeatureDefinition, array: &ArrayRef) -> Result
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
         )
     {
-        let text = cast(array, &DataType::Utf8).map_err(cast_error)?;
+        let text = cast(array, &DataType::Utf8).map_err(|e| named(&e))?;
         return Ok(text
             .as_string::<i32>()
             .iter()
             .map(|t| match t {
                 None => Ok(InputValue::Null),
-                Some(t) if t.trim().parse::<f64>().is_ok() => Ok(InputValue::Text(t.to_owned())),
-                Some(t) => parse_iso8601(t)
-                    .map(|micros| InputValue::Fractional(micros as f64 / 1e6))
-                    .map_err(|e| format!("event time feature '{}': {e}", definition.name)),
+                Some(t) => match t.trim().parse::<f64>() {
+                    Ok(seconds) => Ok(InputValue::Fractional(seconds)),
+                    Err(_) => parse_iso8601(t)
+                        .map(|micros| InputValue::Fractional(micros as f64 / 1e6))
+                        .map_err(|e| named(&e)),
+                },
             })
             .collect());
     }
