@@ -53,7 +53,10 @@ impl From<DataFusionError> for SqlError {
                 Some(SqlError::ReadOnly(m)) => SqlError::ReadOnly(m.clone()),
                 Some(SqlError::OverLimit(m)) => SqlError::OverLimit(m.clone()),
                 Some(SqlError::Unavailable(m)) => SqlError::Unavailable(m.clone()),
-                _ => SqlError::Internal(message),
+                Some(SqlError::Internal(m)) => SqlError::Internal(m.clone()),
+                // Other external errors come from functions refusing their
+                // input (an invalid regular expression, a bad format).
+                None => SqlError::Invalid(clean(&message)),
             },
             _ => SqlError::Internal(message),
         }

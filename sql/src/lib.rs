@@ -22,21 +22,33 @@
 //! - [`dataset`]: point-in-time datasets: an as-of merge join of feature
 //!   groups onto an entity table.
 //! - [`guard`]: the read-only guard.
+//! - [`limits`]: size and shape limits of a statement, checked on a
+//!   thread sized for them before planning.
+//! - [`functions`]: every scalar function bounded by the memory limit,
+//!   also while constant folding; [`batch_limit`]: the values every
+//!   projection computes, bounded too.
+//! - [`objects`]: the one object store queries reach, scoped to the
+//!   offline root.
 //! - [`dialect`]: the SQL dialect (generic plus table versioning).
 //! - [`error`]: the [`SqlError`] enum.
 
 pub mod as_of;
+pub mod batch_limit;
 pub mod bounds;
 pub mod catalog;
 pub mod dataset;
 pub mod dialect;
 pub mod engine;
 pub mod error;
+pub mod functions;
 pub mod guard;
 pub mod latest;
+pub mod limits;
+pub mod objects;
 pub mod table;
 pub mod time_travel;
 
 pub use dataset::entities::EntityTable;
 pub use engine::{QueryStream, SqlConfig, SqlEngine};
 pub use error::{Result, SqlError};
+pub use limits::StatementLimits;

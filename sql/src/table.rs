@@ -20,7 +20,6 @@ use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFacto
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
-use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExec;
@@ -28,6 +27,7 @@ use datafusion::physical_plan::union::UnionExec;
 
 use crate::bounds::TimeBounds;
 use crate::error::SqlError;
+use crate::objects::offline_store_url;
 
 /// One feature group as a SQL table.
 #[derive(Debug)]
@@ -118,7 +118,11 @@ impl TableProvider for GroupTable {
             if event_bounds.overlaps(meta.min_event_micros, meta.max_event_micros)
                 && write_bounds.overlaps(meta.min_write_micros, meta.max_write_micros)
             {
-                files.push(PartitionedFile::new(path.clone(), meta.bytes));
+                // The query engine's store is scoped to the offline root.
+                let relative = self.store.root().relative(path).ok_or_else(|| {
+                    SqlError::Internal(format!("file {path} is outside the offline store"))
+                })?;
+                files.push(PartitionedFile::new(relative.to_owned(), meta.bytes));
             }
         }
         if !files.is_empty() {
@@ -129,7 +133,7 @@ impl TableProvider for GroupTable {
             for (index, file) in files.into_iter().enumerate() {
                 groups[index % count].push(file);
             }
-            let url = ObjectStoreUrl::parse(self.store.base_url().as_str())?;
+            let url = offline_store_url();
             // Footers and page indexes are cached across queries: a file's
             // content never changes under its name.
             let runtime = state.runtime_env();

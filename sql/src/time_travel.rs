@@ -26,7 +26,7 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::sql::sqlparser::ast::{
     self, FunctionArg, FunctionArgExpr, Ident, ObjectName, ObjectNamePart, Statement, TableAlias,
-    TableFactor, TableVersion, Value, VisitMut, VisitorMut,
+    TableFactor, TableVersion, Value, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use crate::as_of::{AsOfTable, timestamp};
@@ -155,9 +155,27 @@ fn constant_micros(expr: &Expr) -> Option<i64> {
 
 /// Rewrites every `<table> FOR SYSTEM_TIME AS OF <expr>` in `statement`
 /// into `as_of('<table>', <expr>) AS <alias or table>`, and refuses the
-/// other table-version clauses rather than ignoring them.
+/// other table-version clauses rather than ignoring them. The clause
+/// applies to feature groups only: on a name that a `WITH` clause of the
+/// statement defines it is refused, since it would otherwise travel the
+/// group of that name. Unquoted table-function names are folded to lower
+/// case, as unquoted table names are (`AS_OF(...)` is `as_of(...)`).
 pub fn rewrite_system_time(statement: &mut Statement) -> Result<(), SqlError> {
-    struct Rewriter;
+    struct CteNames(Vec<String>);
+    impl Visitor for CteNames {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &ast::Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
+                for cte in &with.cte_tables {
+                    self.0.push(cte.alias.name.value.to_lowercase());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    struct Rewriter {
+        ctes: Vec<String>,
+    }
     impl VisitorMut for Rewriter {
         type Break = SqlError;
         fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<SqlError> {
@@ -171,9 +189,24 @@ pub fn rewrite_system_time(statement: &mut Statement) -> Result<(), SqlError> {
             else {
                 return ControlFlow::Continue(());
             };
+            if args.is_some()
+                && let [ObjectNamePart::Identifier(ident)] = name.0.as_mut_slice()
+                && ident.quote_style.is_none()
+            {
+                ident.value = ident.value.to_lowercase();
+            }
             let Some(taken) = version.take() else {
                 return ControlFlow::Continue(());
             };
+            if let [ObjectNamePart::Identifier(ident)] = name.0.as_slice()
+                && self.ctes.contains(&ident.value.to_lowercase())
+            {
+                return ControlFlow::Break(SqlError::Invalid(format!(
+                    "FOR SYSTEM_TIME AS OF applies to feature groups, and '{}' is a common table expression (WITH) of this statement; \
+                     apply it to the feature group inside the WITH clause",
+                    ident.value
+                )));
+            }
             let instant = match taken {
                 TableVersion::ForSystemTimeAsOf(expr) => expr,
                 other => {
@@ -212,7 +245,9 @@ pub fn rewrite_system_time(statement: &mut Statement) -> Result<(), SqlError> {
             ControlFlow::Continue(())
         }
     }
-    match statement.visit(&mut Rewriter) {
+    let mut ctes = CteNames(Vec::new());
+    let _ = Visit::visit(&*statement, &mut ctes);
+    match statement.visit(&mut Rewriter { ctes: ctes.0 }) {
         ControlFlow::Break(error) => Err(error),
         ControlFlow::Continue(()) => Ok(()),
     }

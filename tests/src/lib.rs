@@ -101,18 +101,18 @@ impl TestServer {
         clock: ManualClock,
         data_dir: Option<tempfile::TempDir>,
     ) -> Self {
-        let engine =
-            almanac_server::open_engine(&config, Arc::new(clock.clone())).expect("open engine");
+        let storage =
+            almanac_server::open_storage(&config, Arc::new(clock.clone())).expect("open storage");
+        let engine = Arc::clone(&storage.engine);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn({
-            let engine = Arc::clone(&engine);
             let config = config.clone();
             async move {
-                almanac_server::serve(listener, engine, config, async {
+                almanac_server::serve(listener, storage, config, async {
                     let _ = stopped.await;
                 })
                 .await

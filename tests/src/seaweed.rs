@@ -155,6 +155,26 @@ impl SeaweedFs {
         }
     }
 
+    /// The keys in the bucket under `prefix`, through a plain S3 listing.
+    pub fn list_keys(&self, prefix: &str) -> Vec<String> {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to SeaweedFS");
+        let request = format!(
+            "GET /{}?list-type=2&prefix={prefix} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n",
+            self.bucket
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|part| part.split("</Key>").next())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The object_store settings that point a client at this server.
     pub fn options(&self) -> Vec<(String, String)> {
         [

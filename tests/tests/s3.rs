@@ -8,25 +8,6 @@ use almanac_tests::seaweed::SeaweedFs;
 use almanac_tests::sql::{assert_each_review_once, count};
 use almanac_tests::{TestServer, with_flushes};
 
-fn list_keys(weed: &SeaweedFs, prefix: &str) -> Vec<String> {
-    use std::io::{Read, Write};
-    let address = weed.endpoint.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).expect("connect to SeaweedFS");
-    let request = format!(
-        "GET /{}?list-type=2&prefix={prefix} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n",
-        weed.bucket
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .split("<Key>")
-        .skip(1)
-        .filter_map(|part| part.split("</Key>").next())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[tokio::test]
 async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
     let mut weed = SeaweedFs::start("almanac");
@@ -46,7 +27,7 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
 
     put_reviews(&server.client, "reviews", 0..3, "2026-03-01T05:00:00Z").await;
     server.wait_flushed().await;
-    let keys = list_keys(&weed, "features/");
+    let keys = weed.list_keys("features/");
     let group = location.trim_start_matches("s3://almanac/");
     assert!(keys.contains(&format!("{group}/schema.json")), "{keys:?}");
     let data: Vec<_> = keys.iter().filter(|k| k.ends_with(".parquet")).collect();
@@ -76,7 +57,8 @@ async fn files_land_in_s3_and_an_outage_blocks_without_loss() {
         .wait_offline_status("reviews", pb::OfflineStoreStatus::Active)
         .await;
     assert_each_review_once(&server.client, 8).await;
-    let data = list_keys(&weed, "features/")
+    let data = weed
+        .list_keys("features/")
         .into_iter()
         .filter(|k| k.ends_with(".parquet"))
         .count();
@@ -141,7 +123,7 @@ async fn datasets_are_the_same_from_s3_and_from_a_local_folder() {
     driver_history(&on_s3).await;
     driver_history(&local).await;
     assert!(
-        list_keys(&weed, "datasets/")
+        weed.list_keys("datasets/")
             .iter()
             .any(|k| k.ends_with(".parquet")),
         "the S3 server's history is in the bucket"

@@ -215,6 +215,13 @@ pub struct ServeArgs {
     /// Longest a SQL query may run, e.g. 300s.
     #[arg(long, env = "ALMANAC_QUERY_TIMEOUT", default_value = "300s")]
     pub query_timeout: humantime::Duration,
+    /// Queries and dataset builds that run at once (0: twice the number of
+    /// cores, at least 4); more wait for a slot.
+    #[arg(long, env = "ALMANAC_MAX_CONCURRENT_QUERIES", default_value_t = 0)]
+    pub max_concurrent_queries: usize,
+    /// How long a query waits for a slot before RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ALMANAC_QUERY_QUEUE_TIMEOUT", default_value = "30s")]
+    pub query_queue_timeout: humantime::Duration,
     /// Log filter (tracing's env-filter syntax), e.g. info, almanac_server=debug.
     #[arg(long, env = "ALMANAC_LOG", default_value = "info")]
     pub log: String,

@@ -16,7 +16,6 @@ use almanac_sql::{EntityTable, SqlEngine, SqlError};
 use almanac_types::dataset::DatasetRequest;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
-use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_descriptor::DescriptorType;
@@ -27,7 +26,9 @@ use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetDbSchemas,
     CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
-    CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandPreparedStatementUpdate, CommandStatementIngest, CommandStatementQuery,
+    CommandStatementSubstraitPlan, CommandStatementUpdate, ProstMessageExt, SqlInfo,
+    TicketStatementQuery,
 };
 use arrow_flight::{
     Action, ActionType, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest,
@@ -39,6 +40,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::flight_actions;
 use crate::ingest;
+use crate::ipc;
 use crate::service::FeatureStoreService;
 use crate::status::{sql_status, to_status};
 use almanac_online::Engine;
@@ -51,7 +53,18 @@ pub struct FlightSqlEndpoint {
     engine: Arc<Engine>,
     service: FeatureStoreService,
     info: Arc<SqlInfoData>,
+    /// Where bulk ingest decodes and converts its batches.
+    background: tokio::runtime::Handle,
+    /// Largest message sent; a result row that cannot fit is refused.
+    max_message_bytes: usize,
+    /// One permit per running bulk ingest stream.
+    ingest_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Bulk ingest streams that run at once; more are refused with
+/// RESOURCE_EXHAUSTED (each holds the single writer's queue and a
+/// background thread's time, so more would only wait).
+pub const MAX_INGEST_STREAMS: usize = 16;
 
 impl std::fmt::Debug for FlightSqlEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,7 +78,12 @@ type FlightDataStream =
     Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
 
 impl FlightSqlEndpoint {
-    pub fn new(sql: SqlEngine, engine: Arc<Engine>, service: FeatureStoreService) -> Self {
+    pub fn new(
+        sql: SqlEngine,
+        engine: Arc<Engine>,
+        service: FeatureStoreService,
+        background: tokio::runtime::Handle,
+    ) -> Self {
         let mut info = SqlInfoDataBuilder::new();
         info.append(SqlInfo::FlightSqlServerName, "Almanac");
         info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
@@ -81,7 +99,18 @@ impl FlightSqlEndpoint {
             engine,
             service,
             info: Arc::new(info.build().expect("static SQL info is valid")),
+            background,
+            max_message_bytes: usize::MAX,
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(MAX_INGEST_STREAMS)),
         }
+    }
+
+    /// Refuses, with RESOURCE_EXHAUSTED, a result message larger than
+    /// `bytes` (results are split into messages of at most 2 MiB by rows;
+    /// only a single row can be larger).
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
     }
 
     /// A FlightInfo whose one endpoint's ticket is `ticket`, on this server.
@@ -104,20 +133,32 @@ impl FlightSqlEndpoint {
 
     async fn run(&self, sql: &str) -> Result<Response<FlightDataStream>, Status> {
         let query = self.sql.execute(sql).await.map_err(sql_status)?;
-        Ok(Self::encode(query.schema, query.batches))
+        Ok(self.encode(query.schema, query.batches))
     }
 
     /// Streams result batches as Flight data, errors as statuses.
     fn encode(
+        &self,
         schema: arrow::datatypes::SchemaRef,
         batches: datafusion::execution::SendableRecordBatchStream,
     ) -> Response<FlightDataStream> {
         let batches =
             batches.map_err(|e| FlightError::Tonic(Box::new(sql_status(SqlError::from(e)))));
+        let limit = self.max_message_bytes;
         let stream = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(batches)
-            .map_err(flight_status);
+            .map_err(flight_status)
+            .and_then(move |data| {
+                let size = data.data_header.len() + data.data_body.len();
+                futures::future::ready(if size > limit {
+                    Err(Status::resource_exhausted(format!(
+                        "a result row takes {size} bytes, over the message limit of {limit} bytes"
+                    )))
+                } else {
+                    Ok(data)
+                })
+            });
         Response::new(Box::pin(stream))
     }
 
@@ -134,18 +175,12 @@ impl FlightSqlEndpoint {
         // header (descriptor or app_metadata only) carry no table data.
         let messages = stream::once(async move { Ok(first) })
             .chain(rest)
-            .try_filter(|message| futures::future::ready(!message.data_header.is_empty()))
-            .map_err(|status| FlightError::Tonic(Box::new(status)));
-        let mut decoder = FlightRecordBatchStream::new_from_flight_data(messages);
+            .try_filter(|message| futures::future::ready(!message.data_header.is_empty()));
+        let (mut decoder, schema) = ipc::decode_checked(messages, "entity table");
         let limit = self.sql.memory_limit_bytes();
         let mut batches = Vec::new();
         let mut bytes = 0usize;
-        while let Some(batch) = decoder.try_next().await.map_err(|e| match e {
-            FlightError::Tonic(status) => *status,
-            other => {
-                Status::invalid_argument(format!("the entity table is not valid Arrow: {other}"))
-            }
-        })? {
+        while let Some(batch) = decoder.try_next().await? {
             bytes += batch.get_array_memory_size();
             if bytes > limit {
                 return Err(Status::resource_exhausted(format!(
@@ -155,9 +190,8 @@ impl FlightSqlEndpoint {
             }
             batches.push(batch);
         }
-        let schema = decoder
-            .schema()
-            .cloned()
+        let schema = schema
+            .get()
             .ok_or_else(|| Status::invalid_argument("the entity table has no schema"))?;
         let batches = coalesce(&schema, batches).map_err(|e| Status::internal(e.to_string()))?;
         Ok(EntityTable { schema, batches })
@@ -440,26 +474,69 @@ impl FlightSqlService for FlightSqlEndpoint {
             }
         };
         let group = self.engine.group(&group_name).map_err(to_status)?;
-        let messages = input
-            .try_filter(|message| futures::future::ready(!message.data_header.is_empty()))
-            .map_err(|status| FlightError::Tonic(Box::new(status)));
-        let batches =
-            FlightRecordBatchStream::new_from_flight_data(messages).map_err(|e| match e {
-                FlightError::Tonic(status) => *status,
-                other => Status::invalid_argument(format!(
-                    "the ingest stream is not valid Arrow: {other}"
-                )),
-            });
+        let slot = Arc::clone(&self.ingest_slots)
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "{MAX_INGEST_STREAMS} bulk ingest streams are running, the most this server runs at once; try again when one ends"
+                ))
+            })?;
+        let messages =
+            input.try_filter(|message| futures::future::ready(!message.data_header.is_empty()));
+        let (batches, _) = ipc::decode_checked(messages, "ingest stream");
         let (results, replies) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(ingest::ingest(
-            Arc::clone(&self.engine),
-            group,
-            batches,
-            results,
-        ));
+        let engine = Arc::clone(&self.engine);
+        self.background.spawn(async move {
+            ingest::ingest(engine, group, batches, results).await;
+            drop(slot);
+        });
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(replies),
         )))
+    }
+
+    /// INSERT, UPDATE, DELETE and the like through `execute_update`: the
+    /// read-only guard's refusal.
+    async fn do_put_statement_update(
+        &self,
+        command: CommandStatementUpdate,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(sql_status(self.sql.refuse_update(&command.query).await))
+    }
+
+    async fn do_put_prepared_statement_update(
+        &self,
+        command: CommandPreparedStatementUpdate,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        let sql = statement_text(&command.prepared_statement_handle)?;
+        Err(sql_status(self.sql.refuse_update(&sql).await))
+    }
+
+    /// ADBC's bulk ingest into a table: refused, the SQL interface being
+    /// read-only; DoPut into a feature group is the way in.
+    async fn do_put_statement_ingest(
+        &self,
+        command: CommandStatementIngest,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(Status::permission_denied(format!(
+            "ingest into '{}' through Flight SQL is refused: the SQL interface is read-only; \
+             bulk ingest is DoPut with a path descriptor naming the feature group \
+             (almanac ingest, or the Python package's ingest)",
+            command.table
+        )))
+    }
+
+    async fn do_put_substrait_plan(
+        &self,
+        _command: CommandStatementSubstraitPlan,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(Status::permission_denied(
+            "Substrait plans are refused: the SQL interface runs read-only SQL queries",
+        ))
     }
 
     /// A DoPut without a first message or a descriptor is a bad request.
@@ -507,7 +584,8 @@ impl FlightSqlService for FlightSqlEndpoint {
         let mut input = request.into_inner();
         let first = input
             .message()
-            .await?
+            .await
+            .map_err(crate::status::request_status)?
             .ok_or_else(|| Status::invalid_argument("the exchange sent no message"))?;
         let command = first
             .flight_descriptor
@@ -534,7 +612,7 @@ impl FlightSqlService for FlightSqlEndpoint {
             .build_dataset(&dataset, entities)
             .await
             .map_err(sql_status)?;
-        Ok(Self::encode(result.schema, result.batches))
+        Ok(self.encode(result.schema, result.batches))
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}

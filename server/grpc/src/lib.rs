@@ -13,7 +13,11 @@
 //! - [`flight_sql`]: Arrow Flight SQL over the SQL engine; the Flight
 //!   service also takes bulk ingest ([`ingest`]: `DoPut` into a feature
 //!   group) and the FeatureStore API as JSON actions ([`flight_actions`]).
+//! - [`ipc`]: checks on clients' Arrow IPC messages before and after
+//!   decoding.
 //! - [`convert`]: protobuf <-> domain conversions, one module per direction.
+//! - [`runtimes`]: the low-priority runtimes of queries and background
+//!   work, apart from the online path.
 //! - [`status`]: the one mapping from engine and query errors to gRPC
 //!   status codes.
 
@@ -22,6 +26,8 @@ pub mod convert;
 pub mod flight_actions;
 pub mod flight_sql;
 pub mod ingest;
+pub mod ipc;
+pub mod runtimes;
 pub mod server;
 pub mod service;
 pub mod status;
@@ -30,4 +36,4 @@ pub use almanac_offline::{CompactionConfig, FlusherConfig};
 pub use almanac_online::{Durability, Engine};
 pub use almanac_sql::SqlConfig;
 pub use config::ServerConfig;
-pub use server::{ServeError, open_engine, serve};
+pub use server::{ServeError, Storage, open_storage, serve};

@@ -4,11 +4,33 @@
 
 use almanac_online::StoreError;
 use almanac_sql::SqlError;
-use tonic::Status;
+use tonic::{Code, Status};
+
+/// Longest status message, in bytes. Messages quote what was wrong with a
+/// request; a bad value can be megabytes long, and a status travels in an
+/// HTTP/2 header, whose size is limited.
+pub const MAX_STATUS_MESSAGE_BYTES: usize = 1024;
+
+/// `message`, cut to [`MAX_STATUS_MESSAGE_BYTES`] at a character
+/// boundary, saying how long it was.
+pub fn bounded_message(message: String) -> String {
+    if message.len() <= MAX_STATUS_MESSAGE_BYTES {
+        return message;
+    }
+    let mut end = MAX_STATUS_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}... (message cut; {} bytes in all)",
+        &message[..end],
+        message.len()
+    )
+}
 
 /// The gRPC status of an engine error.
 pub fn to_status(error: StoreError) -> Status {
-    let message = error.to_string();
+    let message = bounded_message(error.to_string());
     match error {
         StoreError::Invalid(_) | StoreError::OverLimit(_) => Status::invalid_argument(message),
         StoreError::TooLarge(_) => Status::resource_exhausted(message),
@@ -28,7 +50,7 @@ pub fn error_code(error: StoreError) -> (i32, String) {
 
 /// The gRPC status of a query error.
 pub fn sql_status(error: SqlError) -> Status {
-    let message = error.to_string();
+    let message = bounded_message(error.to_string());
     match error {
         SqlError::Invalid(_) => Status::invalid_argument(message),
         SqlError::NotFound(_) => Status::not_found(message),
@@ -37,4 +59,16 @@ pub fn sql_status(error: SqlError) -> Status {
         SqlError::Unavailable(_) => Status::unavailable(message),
         SqlError::Internal(_) => Status::internal(message),
     }
+}
+
+/// The status of a request stream's error: a message over the size limit
+/// is RESOURCE_EXHAUSTED, as every size limit is (tonic says OUT_OF_RANGE).
+pub fn request_status(status: Status) -> Status {
+    if status.code() == Code::OutOfRange && status.message().contains("message length too large") {
+        return Status::resource_exhausted(format!(
+            "a message is over the size limit: {}",
+            status.message()
+        ));
+    }
+    status
 }

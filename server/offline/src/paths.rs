@@ -1,9 +1,14 @@
 //! Every object path of the offline store, built in this one place.
 //!
 //! ```text
-//! <root>/<group>-<creation epoch seconds>/schema.json
-//! <root>/<group>-<creation epoch seconds>/data/year=YYYY/month=MM/day=DD/hour=HH/<first>-<last>-<part>.parquet
+//! <root>/<group>-<creation epoch seconds>-<token>/schema.json
+//! <root>/<group>-<creation epoch seconds>-<token>/data/year=YYYY/month=MM/day=DD/hour=HH/<first>-<last>-<part>.parquet
 //! ```
+//!
+//! The token is random and chosen when the group is created, so each
+//! incarnation of a name has a folder of its own, however quickly a name is
+//! deleted and created again. Groups created before the token existed keep
+//! their `<group>-<creation epoch seconds>` folder.
 //!
 //! `<first>` and `<last>` are the offline-log sequences the flush covered,
 //! so a flush redone after a crash writes the very same names.
@@ -34,6 +39,21 @@ impl OfflineRoot {
             prefix,
             url: url.into(),
         }
+    }
+
+    /// The root's path inside its object store.
+    pub fn prefix(&self) -> &Path {
+        &self.prefix
+    }
+
+    /// `path` relative to the root, for a store scoped to it; `None` for a
+    /// path outside the root.
+    pub fn relative<'a>(&self, path: &'a str) -> Option<&'a str> {
+        let prefix = self.prefix.as_ref();
+        if prefix.is_empty() {
+            return Some(path);
+        }
+        path.strip_prefix(prefix)?.strip_prefix('/')
     }
 
     /// The root as a URL (`file:///...` or `s3://bucket/prefix`).
@@ -108,11 +128,7 @@ pub fn compacted_file(partition: &str, first: u64, last: u64) -> Path {
 }
 
 fn group_dir_name(group: &FeatureGroup) -> String {
-    format!(
-        "{}-{}",
-        group.name,
-        group.created_micros.div_euclid(1_000_000)
-    )
+    group.offline_folder_name()
 }
 
 #[cfg(test)]

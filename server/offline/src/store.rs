@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::prefix::PrefixStore;
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 use url::Url;
 
 use crate::error::{OfflineError, Result};
@@ -21,9 +22,6 @@ use crate::paths::OfflineRoot;
 pub struct OfflineStore {
     objects: Arc<dyn ObjectStore>,
     root: OfflineRoot,
-    /// The store's base URL (`file:///` or `s3://bucket`), under which a
-    /// query engine registers [`OfflineStore::objects`].
-    base_url: Url,
     /// The file system of a local store, whose files are fsynced after
     /// writing.
     local: Option<Arc<LocalFileSystem>>,
@@ -64,7 +62,6 @@ impl OfflineStore {
         Ok(Self {
             objects: Arc::clone(&local) as Arc<dyn ObjectStore>,
             root: OfflineRoot::new(prefix, format!("file://{}", dir.display())),
-            base_url: Url::parse("file:///").expect("a valid URL"),
             local: Some(local),
         })
     }
@@ -86,13 +83,9 @@ impl OfflineStore {
             max_retries: 3,
             retry_timeout: Duration::from_secs(10),
         };
-        let client = ClientOptions::new()
-            .with_connect_timeout(Duration::from_secs(3))
-            .with_timeout(Duration::from_secs(120));
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
-            .with_retry(retry)
-            .with_client_options(client);
+            .with_retry(retry);
         for (key, value) in options {
             let key = key
                 .to_ascii_lowercase()
@@ -100,6 +93,18 @@ impl OfflineStore {
                 .map_err(|e| OfflineError::Config(format!("offline store option '{key}': {e}")))?;
             builder = builder.with_config(key, value);
         }
+        // Timeouts are set key by key: replacing the client options as a
+        // whole would drop what the environment set (AWS_ALLOW_HTTP).
+        for (key, default) in [
+            (ClientConfigKey::ConnectTimeout, "3s"),
+            (ClientConfigKey::Timeout, "120s"),
+        ] {
+            let key = AmazonS3ConfigKey::Client(key);
+            if builder.get_config_value(&key).is_none() {
+                builder = builder.with_config(key, default);
+            }
+        }
+        check_plain_http(&builder)?;
         let objects = builder
             .build()
             .map_err(|e| OfflineError::Config(format!("offline store '{location}': {e}")))?;
@@ -108,10 +113,18 @@ impl OfflineStore {
         Ok(Self {
             objects: Arc::new(objects),
             root: OfflineRoot::new(prefix, shown.trim_end_matches('/').to_owned()),
-            base_url: Url::parse(&format!("s3://{bucket}"))
-                .map_err(|e| OfflineError::Config(e.to_string()))?,
             local: None,
         })
+    }
+
+    /// The object store seen from the offline root: every path is relative
+    /// to it, and nothing outside it can be reached. The query engine reads
+    /// through this one only.
+    pub fn scoped_objects(&self) -> Arc<dyn ObjectStore> {
+        Arc::new(PrefixStore::new(
+            Arc::clone(&self.objects),
+            self.root.prefix().clone(),
+        ))
     }
 
     /// The object store itself.
@@ -122,11 +135,6 @@ impl OfflineStore {
     /// Where the files go.
     pub fn root(&self) -> &OfflineRoot {
         &self.root
-    }
-
-    /// The base URL a query engine registers the object store under.
-    pub fn base_url(&self) -> &Url {
-        &self.base_url
     }
 
     /// The local folder or file behind `path`, for a local store.
@@ -147,4 +155,27 @@ impl OfflineStore {
         }
         Ok(())
     }
+}
+
+/// Refuses an `http://` endpoint unless plain HTTP is allowed: the S3
+/// client would refuse every request later with an obscure "builder error",
+/// leaving the offline store Blocked for good.
+fn check_plain_http(builder: &AmazonS3Builder) -> Result<()> {
+    let endpoint = builder
+        .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+        .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    let Some(endpoint) = endpoint else {
+        return Ok(());
+    };
+    let allowed = builder
+        .get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    if endpoint.to_ascii_lowercase().starts_with("http://") && !allowed {
+        return Err(OfflineError::Config(format!(
+            "the S3 endpoint {endpoint} is plain HTTP, which is refused unless allowed: \
+             set AWS_ALLOW_HTTP=true or --offline-store-option aws_allow_http=true \
+             (or use an https:// endpoint)"
+        )));
+    }
+    Ok(())
 }

@@ -73,7 +73,10 @@ impl Catalog {
         if stored.deleted_micros.is_none() {
             self.live
                 .insert(stored.group.name.clone(), Arc::new(stored.group.clone()));
-        } else {
+        } else if self.holds_name(&stored.group) {
+            // Only this incarnation gives the name up: a later group of the
+            // same name stays live when an old one's entry is stored again
+            // (e.g. when its offline purge finishes).
             self.live.remove(&stored.group.name);
         }
         self.next_id = self.next_id.max(stored.group.id + 1);
@@ -127,8 +130,16 @@ impl Catalog {
         id
     }
 
-    /// Adds to `batch` the writes that store `stored`.
-    pub fn stage(db: &DB, batch: &mut WriteBatch, stored: &StoredGroup) -> Result<()> {
+    /// Whether the live group called like `group` is `group` itself.
+    fn holds_name(&self, group: &FeatureGroup) -> bool {
+        self.live
+            .get(&group.name)
+            .is_some_and(|live| live.id == group.id)
+    }
+
+    /// Adds to `batch` the writes that store `stored`. The name index
+    /// changes only for the incarnation that holds the name.
+    pub fn stage(&self, db: &DB, batch: &mut WriteBatch, stored: &StoredGroup) -> Result<()> {
         let family = cf(db, CF_CATALOG);
         let json = serde_json::to_vec(stored)
             .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
@@ -136,7 +147,7 @@ impl Catalog {
         let name = name_key(&stored.group.name);
         if stored.deleted_micros.is_none() {
             batch.put_cf(family, name, stored.group.id.to_be_bytes());
-        } else {
+        } else if self.holds_name(&stored.group) {
             batch.delete_cf(family, name);
         }
         Ok(())

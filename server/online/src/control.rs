@@ -55,8 +55,9 @@ impl Engine {
             // Check before taking an id, so a refused request changes nothing.
             FeatureGroup::create(spec.clone(), 0, now, &limits)?;
             let id = catalog.allocate_id(db, batch);
-            let group = FeatureGroup::create(spec, id, now, &limits)?;
-            stage_live(db, batch, group)
+            let mut group = FeatureGroup::create(spec, id, now, &limits)?;
+            group.offline_folder = Some(new_offline_folder(&group));
+            stage_live(catalog, db, batch, group)
         }))
         .await
     }
@@ -78,7 +79,7 @@ impl Engine {
                 group.description = description;
             }
             group.last_modified_micros = now;
-            stage_live(db, batch, group)
+            stage_live(catalog, db, batch, group)
         }))
         .await
     }
@@ -121,7 +122,7 @@ impl Engine {
             metadata.last_modified_micros = now;
             group.feature_metadata.insert(feature, metadata);
             group.last_modified_micros = now;
-            stage_live(db, batch, group)
+            stage_live(catalog, db, batch, group)
         }))
         .await
     }
@@ -155,7 +156,7 @@ impl Engine {
                     purge_offline,
                     offline_purged: false,
                 };
-                Catalog::stage(db, batch, &stored)?;
+                catalog.stage(db, batch, &stored)?;
                 Ok(stored)
             }))
             .await?;
@@ -170,8 +171,23 @@ impl Engine {
     }
 }
 
+/// A folder name for a new group's offline files that no other group, of
+/// this name or any other, has or will have: the name, the creation second
+/// (for people browsing the store) and a random 64-bit token. The token
+/// keeps apart incarnations created within the same second, and groups of
+/// other data directories sharing one offline store.
+fn new_offline_folder(group: &FeatureGroup) -> String {
+    format!(
+        "{}-{}-{:016x}",
+        group.name,
+        group.created_micros.div_euclid(1_000_000),
+        rand::random::<u64>()
+    )
+}
+
 /// Stages a live group's definition.
 fn stage_live(
+    catalog: &Catalog,
     db: &rocksdb::DB,
     batch: &mut rocksdb::WriteBatch,
     group: FeatureGroup,
@@ -182,6 +198,6 @@ fn stage_live(
         purge_offline: false,
         offline_purged: false,
     };
-    Catalog::stage(db, batch, &stored)?;
+    catalog.stage(db, batch, &stored)?;
     Ok(stored)
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Options};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Env, Options};
 
 use crate::error::Result;
 use crate::keys::{ALL_CFS, CF_RECORDS};
@@ -29,6 +29,14 @@ pub fn open(path: &Path, block_cache_bytes: usize) -> Result<DB> {
     options.increase_parallelism(2);
     options.set_max_background_jobs(2);
     options.set_bytes_per_sync(1 << 20);
+    // Compactions yield the CPU and the disk to reads and writes; flushes
+    // (which free memtables, so writes never stall on them) yield the disk
+    // only.
+    let mut env = Env::new()?;
+    env.lower_thread_pool_cpu_priority();
+    env.lower_thread_pool_io_priority();
+    env.lower_high_priority_thread_pool_io_priority();
+    options.set_env(&env);
 
     let cache = Cache::new_lru_cache(block_cache_bytes);
     let descriptors = ALL_CFS.iter().map(|&name| {

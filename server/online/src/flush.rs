@@ -302,7 +302,7 @@ impl Engine {
             batch.delete_range_cf(cf(db, CF_OFFLINE_FILES), start, end);
             let mut stored = (*stored).clone();
             stored.offline_purged = true;
-            Catalog::stage(db, batch, &stored)?;
+            catalog.stage(db, batch, &stored)?;
             Ok(stored)
         }))
         .await

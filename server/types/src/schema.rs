@@ -154,9 +154,29 @@ pub struct FeatureGroup {
     pub last_modified_micros: i64,
     /// Keyed by feature name, for features that have metadata.
     pub feature_metadata: BTreeMap<String, FeatureMetadata>,
+    /// The folder of this group's offline files, under the offline root:
+    /// `<name>-<creation epoch seconds>-<random token>`, chosen once at
+    /// creation so that no other incarnation of the name can share it.
+    /// `None` for groups created before the token existed, whose folder is
+    /// `<name>-<creation epoch seconds>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_folder: Option<String>,
 }
 
 impl FeatureGroup {
+    /// The folder of the group's offline files (see
+    /// [`FeatureGroup::offline_folder`]).
+    pub fn offline_folder_name(&self) -> String {
+        match &self.offline_folder {
+            Some(folder) => folder.clone(),
+            None => format!(
+                "{}-{}",
+                self.name,
+                self.created_micros.div_euclid(1_000_000)
+            ),
+        }
+    }
+
     /// Checks a creation request and builds the group it describes.
     pub fn create(
         spec: FeatureGroupSpec,
@@ -195,6 +215,7 @@ impl FeatureGroup {
             created_micros: now_micros,
             last_modified_micros: now_micros,
             feature_metadata: BTreeMap::new(),
+            offline_folder: None,
         };
         group.check_special_features()?;
         Ok(group)

@@ -57,20 +57,28 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             ..FlusherConfig::default()
         },
         shutdown_flush_timeout: Duration::from_secs(10),
-        sql: SqlConfig {
-            memory_limit_bytes: args.query_memory_mib << 20,
-            timeout: args.query_timeout.into(),
-            ..SqlConfig::default()
+        sql: {
+            let defaults = SqlConfig::default();
+            SqlConfig {
+                memory_limit_bytes: args.query_memory_mib << 20,
+                timeout: args.query_timeout.into(),
+                max_concurrent_queries: match args.max_concurrent_queries {
+                    0 => defaults.max_concurrent_queries,
+                    n => n,
+                },
+                queue_timeout: args.query_queue_timeout.into(),
+                ..defaults
+            }
         },
     };
-    let engine = almanac_server::open_engine(&config, Arc::new(SystemClock))
+    let storage = almanac_server::open_storage(&config, Arc::new(SystemClock))
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     // Tests and scripts read the bound address from this line.
     eprintln!("almanac listening on {}", listener.local_addr()?);
-    almanac_server::serve(listener, engine, config, shutdown_signal()).await?;
+    almanac_server::serve(listener, storage, config, shutdown_signal()).await?;
     Ok(())
 }
 

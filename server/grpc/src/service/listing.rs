@@ -3,6 +3,7 @@
 use almanac_online::StoreError;
 use almanac_proto as pb;
 use almanac_types::FeatureGroup;
+use almanac_types::names::MAX_NAME_CHARS;
 use tonic::Status;
 
 use super::FeatureStoreService;
@@ -10,6 +11,35 @@ use crate::status::to_status;
 
 /// Largest page of ListFeatureGroups and Search.
 const MAX_PAGE: usize = 100;
+
+/// Longest Search query, in bytes, and most words in it: the work of a
+/// search is words x features, so both are bounded.
+pub const MAX_SEARCH_QUERY_BYTES: usize = 1024;
+pub const MAX_SEARCH_TERMS: usize = 16;
+
+fn invalid(message: String) -> Status {
+    to_status(StoreError::Invalid(message))
+}
+
+/// The distinct lower-case words of a Search query, within the limits.
+fn search_terms(query: &str) -> Result<Vec<String>, Status> {
+    if query.len() > MAX_SEARCH_QUERY_BYTES {
+        return Err(invalid(format!(
+            "query is {} bytes long; the limit is {MAX_SEARCH_QUERY_BYTES}",
+            query.len()
+        )));
+    }
+    let mut terms: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    terms.sort();
+    terms.dedup();
+    if terms.len() > MAX_SEARCH_TERMS {
+        return Err(invalid(format!(
+            "query has {} distinct words; the limit is {MAX_SEARCH_TERMS}",
+            terms.len()
+        )));
+    }
+    Ok(terms)
+}
 
 impl FeatureStoreService {
     pub(super) fn list_groups(
@@ -23,6 +53,24 @@ impl FeatureStoreService {
                 "status_equals: {} is not a status",
                 request.status_equals
             )))
+        })?;
+        if request.name_contains.len() > MAX_NAME_CHARS {
+            return Err(invalid(format!(
+                "name_contains is {} bytes long; names are at most {MAX_NAME_CHARS} characters",
+                request.name_contains.len()
+            )));
+        }
+        let sort_by = pb::SortBy::try_from(request.sort_by).map_err(|_| {
+            invalid(format!(
+                "sort_by: {} is not SORT_BY_NAME (0) or SORT_BY_CREATION_TIME (1)",
+                request.sort_by
+            ))
+        })?;
+        let sort_order = pb::SortOrder::try_from(request.sort_order).map_err(|_| {
+            invalid(format!(
+                "sort_order: {} is not SORT_ORDER_ASCENDING (0) or SORT_ORDER_DESCENDING (1)",
+                request.sort_order
+            ))
         })?;
         let needle = request.name_contains.to_lowercase();
         let mut groups: Vec<_> = self
@@ -47,13 +95,13 @@ impl FeatureStoreService {
                     .is_none_or(|t| g.created_micros < t)
             })
             .collect();
-        match pb::SortBy::try_from(request.sort_by) {
-            Ok(pb::SortBy::CreationTime) => {
+        match sort_by {
+            pb::SortBy::CreationTime => {
                 groups.sort_by(|a, b| (a.created_micros, &a.name).cmp(&(b.created_micros, &b.name)))
             }
-            _ => groups.sort_by(|a, b| a.name.cmp(&b.name)),
+            pb::SortBy::Name => groups.sort_by(|a, b| a.name.cmp(&b.name)),
         }
-        if request.sort_order == pb::SortOrder::Descending as i32 {
+        if sort_order == pb::SortOrder::Descending {
             groups.reverse();
         }
         let (page, next_token) = paginate(groups, offset, page_size);
@@ -84,11 +132,7 @@ impl FeatureStoreService {
                 request.resource
             )))
         })?;
-        let terms: Vec<String> = request
-            .query
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
+        let terms = search_terms(&request.query)?;
         let mut groups = self.engine.groups();
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         let mut hits = Vec::new();

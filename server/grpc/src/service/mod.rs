@@ -20,6 +20,9 @@ pub struct FeatureStoreService {
     engine: Arc<Engine>,
     offline: OfflineStore,
     flush_status: Arc<FlushStatus>,
+    /// Largest response; BatchGetRecord returns what fits and leaves the
+    /// rest unprocessed.
+    max_message_bytes: usize,
 }
 
 impl FeatureStoreService {
@@ -29,7 +32,14 @@ impl FeatureStoreService {
             engine,
             offline,
             flush_status,
+            max_message_bytes: usize::MAX,
         }
+    }
+
+    /// Keeps responses under `bytes` (see [`FeatureStoreService`]).
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
     }
 }
 
@@ -96,7 +106,12 @@ impl FeatureStore for FeatureStoreService {
     }
 
     async fn search(&self, request: Request<pb::SearchRequest>) -> Reply<pb::SearchResponse> {
-        self.search_catalog(request.into_inner()).map(Response::new)
+        // Bounded, but proportional to the catalog: off the async threads.
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || service.search_catalog(request.into_inner()))
+            .await
+            .map_err(|e| Status::internal(format!("search failed: {e}")))?
+            .map(Response::new)
     }
 
     async fn put_record(

@@ -83,7 +83,8 @@ impl FeatureStoreService {
     ) -> Result<pb::BatchGetRecordResponse, Status> {
         let requests = request
             .identifiers
-            .into_iter()
+            .iter()
+            .cloned()
             .map(|i| BatchGetRequest {
                 group: i.feature_group_name,
                 record_ids: i.record_identifiers_value_as_string,
@@ -95,17 +96,41 @@ impl FeatureStoreService {
         let outcome = tokio::task::spawn_blocking(move || engine.batch_get_records(requests))
             .await
             .map_err(|e| Status::internal(format!("batch get failed: {e}")))?;
+        // Records beyond what one response can carry come back as
+        // unprocessed identifiers, to be asked for again, as the cap on ids
+        // does.
+        let budget = self.max_message_bytes / 2;
+        let mut size = 0usize;
+        let mut records = Vec::with_capacity(outcome.records.len());
+        let mut over: Vec<pb::BatchGetRecordIdentifier> = Vec::new();
+        for (group, id, view) in outcome.records {
+            let result = pb::BatchGetRecordResult {
+                feature_group_name: group,
+                record_identifier_value_as_string: id,
+                expires_at_micros: view.expires_at_micros.filter(|_| request.return_expiration),
+                record: to_proto::record(view),
+            };
+            size += prost::Message::encoded_len(&result) + 8;
+            if size <= budget || records.is_empty() {
+                records.push(result);
+                continue;
+            }
+            let features = requested_features(&request.identifiers, &result.feature_group_name);
+            match over.last_mut() {
+                Some(last) if last.feature_group_name == result.feature_group_name => last
+                    .record_identifiers_value_as_string
+                    .push(result.record_identifier_value_as_string),
+                _ => over.push(pb::BatchGetRecordIdentifier {
+                    feature_group_name: result.feature_group_name,
+                    record_identifiers_value_as_string: vec![
+                        result.record_identifier_value_as_string,
+                    ],
+                    feature_names: features,
+                }),
+            }
+        }
         Ok(pb::BatchGetRecordResponse {
-            records: outcome
-                .records
-                .into_iter()
-                .map(|(group, id, view)| pb::BatchGetRecordResult {
-                    feature_group_name: group,
-                    record_identifier_value_as_string: id,
-                    expires_at_micros: view.expires_at_micros.filter(|_| request.return_expiration),
-                    record: to_proto::record(view),
-                })
-                .collect(),
+            records,
             errors: outcome
                 .errors
                 .into_iter()
@@ -119,14 +144,18 @@ impl FeatureStoreService {
                     }
                 })
                 .collect(),
-            unprocessed_identifiers: outcome
-                .unprocessed
+            unprocessed_identifiers: over
                 .into_iter()
-                .map(|r| pb::BatchGetRecordIdentifier {
-                    feature_group_name: r.group,
-                    record_identifiers_value_as_string: r.record_ids,
-                    feature_names: r.features,
-                })
+                .chain(
+                    outcome
+                        .unprocessed
+                        .into_iter()
+                        .map(|r| pb::BatchGetRecordIdentifier {
+                            feature_group_name: r.group,
+                            record_identifiers_value_as_string: r.record_ids,
+                            feature_names: r.features,
+                        }),
+                )
                 .collect(),
         })
     }
@@ -201,4 +230,13 @@ fn batch_error(index: u32, error: StoreError) -> pb::BatchWriteError {
         error_code,
         error_message: format!("entry {index}: {message}"),
     }
+}
+
+/// The features a BatchGetRecord asked of `group`.
+fn requested_features(identifiers: &[pb::BatchGetRecordIdentifier], group: &str) -> Vec<String> {
+    identifiers
+        .iter()
+        .find(|i| i.feature_group_name == group)
+        .map(|i| i.feature_names.clone())
+        .unwrap_or_default()
 }
