@@ -8,9 +8,10 @@
 
 mod workload;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -82,6 +83,10 @@ enum Mode {
         /// (read from /proc; Linux only).
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Write the measured window's start and end to this file, as Unix
+        /// seconds ("START END"), to line it up with other processes' work.
+        #[arg(long)]
+        window_file: Option<PathBuf>,
     },
 }
 
@@ -113,6 +118,7 @@ async fn main() -> Result<()> {
             warmup,
             rate,
             server_pid,
+            window_file,
         } => {
             let workload = Workload {
                 call,
@@ -126,6 +132,7 @@ async fn main() -> Result<()> {
                 duration: duration.into(),
                 rate,
                 server_pid,
+                window_file,
             };
             run(&targets, &workload, plan).await
         }
@@ -133,13 +140,21 @@ async fn main() -> Result<()> {
 }
 
 /// How a run is driven.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Plan {
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
     rate: Option<f64>,
     server_pid: Option<u32>,
+    window_file: Option<PathBuf>,
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |elapsed| elapsed.as_secs_f64())
 }
 
 /// CPU time (user + system) a process has used so far, from /proc.
@@ -159,6 +174,7 @@ async fn run(targets: &[Target], workload: &Workload, plan: Plan) -> Result<()> 
         duration,
         rate,
         server_pid,
+        window_file,
     } = plan;
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1, 60_000_000, 3,
@@ -223,10 +239,15 @@ async fn run(targets: &[Target], workload: &Workload, plan: Plan) -> Result<()> 
     tokio::time::sleep(warmup).await;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
+    let window_start = unix_now();
     let cpu_before = server_pid.and_then(process_cpu);
     tokio::time::sleep(duration).await;
     measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
+    if let Some(path) = &window_file {
+        std::fs::write(path, format!("{window_start:.6} {:.6}\n", unix_now()))
+            .with_context(|| format!("write {}", path.display()))?;
+    }
     let server_cpu = cpu_before
         .zip(server_pid.and_then(process_cpu))
         .map(|(before, after)| after.saturating_sub(before));

@@ -8,11 +8,18 @@
 //!   worker, and times it until every batch is answered (durable).
 //! - `put-loop` writes rows with one PutRecord call each, from several
 //!   concurrent loops, as SageMaker's SDK ingests a DataFrame.
+//! - `doput-loop` sends a Parquet file through `DoPut` over and over, with
+//!   new ids each pass, until stopped: the bulk-ingest load of
+//!   `benches/run-isolation.sh`.
+
+#[path = "../background.rs"]
+mod background;
 
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use almanac_client::Client;
 use almanac_client::proto as pb;
@@ -65,6 +72,30 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Ingest a Parquet file through Flight DoPut again and again until
+    /// SIGTERM or SIGINT: WORKERS streams, each sending its share of the
+    /// file per pass and starting its next pass at once. Each pass adds
+    /// pass x (rows in the file) + ID_OFFSET to the `id` column, so every
+    /// row is a new record. One line per pass with its wall-clock start and
+    /// end.
+    DoputLoop {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        #[arg(long, default_value_t = 65_536)]
+        batch_rows: usize,
+        /// Added to every id (give each run its own ids).
+        #[arg(long, default_value_t = 0)]
+        id_offset: i64,
+        /// Stop by itself after this long.
+        #[arg(long, default_value = "1h")]
+        max_duration: humantime::Duration,
+        /// Create this file once the file is read and every stream has
+        /// started.
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+    },
 }
 
 /// Which server and group a driver writes to, and the rows it sends.
@@ -96,6 +127,23 @@ fn main() -> Result<()> {
             rows,
             concurrency,
         } => runtime.block_on(put_loop(target, rows, concurrency)),
+        Command::DoputLoop {
+            target,
+            workers,
+            batch_rows,
+            id_offset,
+            max_duration,
+            ready_file,
+        } => runtime.block_on(doput_loop(
+            target,
+            DoputLoop {
+                workers,
+                batch_rows,
+                id_offset,
+                limit: max_duration.into(),
+                ready_file,
+            },
+        )),
     }
 }
 
@@ -209,6 +257,111 @@ async fn doput(target: Target, workers: usize, batch_rows: usize) -> Result<()> 
         "doput rows={rows} workers={workers} batch_rows={batch_rows} seconds={seconds:.3} rows_per_s={:.0}",
         rows as f64 / seconds
     );
+    Ok(())
+}
+
+/// `batch` with `offset` added to its Int64 column `column`.
+fn shift_ids(batch: &RecordBatch, column: usize, offset: i64) -> Result<RecordBatch> {
+    let ids = batch
+        .column(column)
+        .as_primitive_opt::<Int64Type>()
+        .context("the id column is not Int64")?;
+    let shifted = Int64Array::from_iter_values(ids.values().iter().map(|id| id + offset));
+    let mut columns = batch.columns().to_vec();
+    columns[column] = Arc::new(shifted);
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
+
+/// How `doput-loop` runs; see `Command::DoputLoop`.
+#[derive(Debug)]
+struct DoputLoop {
+    workers: usize,
+    batch_rows: usize,
+    id_offset: i64,
+    limit: Duration,
+    ready_file: Option<PathBuf>,
+}
+
+/// Runs DoPut passes over the file until stopped; see `Command::DoputLoop`.
+/// Prints `doput worker=W pass=P status=ok|stopped rows=R start=S end=E`
+/// per pass, times in Unix seconds; a stopped pass (cut off by the stop)
+/// counts the rows it had handed to the stream.
+async fn doput_loop(target: Target, plan: DoputLoop) -> Result<()> {
+    let Target {
+        endpoint,
+        group,
+        parquet,
+    } = target;
+    let DoputLoop {
+        workers,
+        batch_rows,
+        id_offset,
+        limit,
+        ready_file,
+    } = plan;
+    let workers = workers.max(1);
+    let batches = read_parquet(&parquet, batch_rows)?;
+    let schema = batches.first().context("the file has no rows")?.schema();
+    let id = schema
+        .index_of("id")
+        .context("the file has no `id` column")?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut lanes: Vec<Vec<RecordBatch>> = vec![Vec::new(); workers];
+    for (i, batch) in batches.into_iter().enumerate() {
+        lanes[i % workers].push(batch);
+    }
+    let client = Client::connect(endpoint).await?;
+    let stop = background::stop_signal(limit)?;
+    let passes = Arc::new(AtomicI64::new(0));
+    let tasks: Vec<_> = lanes
+        .into_iter()
+        .enumerate()
+        .map(|(worker, lane)| {
+            let (client, group, schema) = (client.clone(), group.clone(), Arc::clone(&schema));
+            let (passes, mut stop) = (Arc::clone(&passes), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    let pass = passes.fetch_add(1, Ordering::Relaxed);
+                    let offset = id_offset + pass * rows as i64;
+                    let lane = lane
+                        .iter()
+                        .map(|batch| shift_ids(batch, id, offset))
+                        .collect::<Result<Vec<_>>>()?;
+                    let sent = Arc::new(AtomicUsize::new(0));
+                    let counter = Arc::clone(&sent);
+                    let stream = futures::stream::iter(lane).inspect(move |batch| {
+                        counter.fetch_add(batch.num_rows(), Ordering::Relaxed);
+                    });
+                    let start = background::unix_now();
+                    let line = |status: &str, rows: usize| {
+                        let span = background::span(start);
+                        format!(
+                            "doput worker={worker} pass={pass} status={status} rows={rows} {span}"
+                        )
+                    };
+                    tokio::select! {
+                        biased;
+                        () = background::stopped(&mut stop) => {
+                            println!("{}", line("stopped", sent.load(Ordering::Relaxed)));
+                            return Ok::<_, anyhow::Error>(());
+                        }
+                        summary = client.ingest(&group, Arc::clone(&schema), stream) => {
+                            let summary = summary?;
+                            anyhow::ensure!(
+                                summary.rows_written == summary.rows,
+                                "pass {pass}: {} of {} rows written",
+                                summary.rows_written,
+                                summary.rows
+                            );
+                            println!("{}", line("ok", summary.rows_written));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    background::mark_ready(ready_file.as_deref()).context("write the ready file")?;
+    futures::future::try_join_all(tasks.into_iter().map(|task| async move { task.await? })).await?;
     Ok(())
 }
 

@@ -2,10 +2,14 @@
 //! reviews into Almanac, times SQL over the offline store through Flight
 //! SQL, times point-in-time dataset builds, and measures freshness (acknowledged write to visible in SQL, and
 //! to durable Parquet). `benches/run-sql.sh` runs it beside DuckDB over the
-//! same Parquet files.
+//! same Parquet files. `loop` keeps heavy queries running as the background
+//! load of `benches/run-isolation.sh`.
 
+#[path = "../background.rs"]
+mod background;
 mod data;
 mod drivers;
+mod loops;
 
 use std::time::{Duration, Instant};
 
@@ -96,6 +100,23 @@ enum Mode {
         #[arg(long, default_value_t = 20)]
         samples: usize,
     },
+    /// Keep queries running in CONCURRENCY loops, each query started as
+    /// soon as the loop's previous one ends, until SIGTERM or SIGINT; one
+    /// line per query with its wall-clock start and end.
+    Loop {
+        /// NAME=SQL (repeatable); loop N starts at the Nth and takes them
+        /// in turn.
+        #[arg(long = "query", required = true)]
+        queries: Vec<loops::NamedQuery>,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Stop by itself after this long.
+        #[arg(long, default_value = "1h")]
+        max_duration: humantime::Duration,
+        /// Create this file once every loop has started.
+        #[arg(long)]
+        ready_file: Option<std::path::PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -132,6 +153,21 @@ async fn main() -> Result<()> {
         }
         Mode::Query { sql, runs } => query(&client, &sql, runs).await,
         Mode::Freshness { samples } => freshness(&client, samples).await,
+        Mode::Loop {
+            queries,
+            concurrency,
+            max_duration,
+            ready_file,
+        } => {
+            loops::run(
+                &args.endpoint,
+                queries,
+                concurrency,
+                max_duration.into(),
+                ready_file.as_deref(),
+            )
+            .await
+        }
     }
 }
 
