@@ -433,17 +433,14 @@ impl Walk<'_> {
     }
 }
 
+/// Decoded and validated batches of a client's stream.
+pub type CheckedBatches = Pin<Box<dyn Stream<Item = Result<RecordBatch, Status>> + Send>>;
+
 /// A stream of client batches: every message checked before decoding,
 /// every decoded batch validated in full, and a panic inside arrow (which
 /// the checks exist to prevent) answered as a malformed stream rather than
 /// a broken handler.
-pub fn decode_checked<S>(
-    messages: S,
-    what: &'static str,
-) -> (
-    Pin<Box<dyn Stream<Item = Result<RecordBatch, Status>> + Send>>,
-    SchemaSlot,
-)
+pub fn decode_checked<S>(messages: S, what: &'static str) -> (CheckedBatches, SchemaSlot)
 where
     S: Stream<Item = Result<FlightData, Status>> + Send + 'static,
 {
