@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{ALMANAC, Scratch};
+use support::{ALMANAC, Scratch, ServerProcess};
 
 /// Longest any command here may take: far above the 1 s timeouts, far
 /// below forever.
@@ -123,7 +123,7 @@ fn a_server_that_never_accepts_fails_every_call_within_the_timeout() {
     let endpoint = format!("http://{address}");
     for command in COMMANDS {
         let mut args = command.to_vec();
-        args.extend(["--endpoint", &endpoint, "--connect-timeout", "1s"]);
+        args.extend(["--endpoint", endpoint.as_str(), "--connect-timeout", "1s"]);
         args.extend(["--timeout", "1s"]);
         let error = fail_timed(dir.path(), &args, &[]);
         assert_eq!(
@@ -154,6 +154,31 @@ fn a_server_that_accepts_and_stays_mute_fails_every_call_within_the_timeout() {
             "{command:?}"
         );
     }
+}
+
+#[test]
+fn a_query_whose_first_row_takes_longer_than_the_timeout_fails() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // The server gives up on the query itself after 20 s, in case the
+    // client leaving does not stop it sooner.
+    let server = ServerProcess::start(data.path(), &["--query-timeout", "20s"]);
+    // The schema comes at once; the one row only after summing 10^11
+    // numbers, long after the timeout.
+    let sql = "SELECT sum(value % 7) AS s FROM range(0, 100000000000)";
+    let args = ["query", sql, "--endpoint", server.endpoint.as_str(), "--timeout", "1s"];
+    let error = fail_timed(work.path(), &args, &[]);
+    assert_eq!(
+        error,
+        format!(
+            "error: no answer from {} within 1s (--timeout / ALMANAC_TIMEOUT)",
+            server.endpoint
+        )
+    );
+    // The server is fine, and a query that streams at once is not cut
+    // short.
+    let output = server.succeed(work.path(), &["query", "SELECT 1 AS one", "--timeout", "1s"]);
+    assert_eq!(output, "one\n1\n");
 }
 
 #[test]
@@ -192,7 +217,7 @@ fn timeouts_must_be_longer_than_zero() {
         &[
             "list-feature-groups",
             "--endpoint",
-            &endpoint,
+            endpoint.as_str(),
             "--timeout",
             "0s",
         ],
@@ -220,7 +245,7 @@ fn an_https_endpoint_is_tls_or_fails() {
         &["describe-feature-group", "reviews"],
     ] {
         let mut args = command.to_vec();
-        args.extend(["--endpoint", &https]);
+        args.extend(["--endpoint", https.as_str()]);
         let error = server.fail(dir, &args);
         assert!(
             error.starts_with(&format!("error: cannot connect to {https} over TLS: ")),
@@ -229,7 +254,7 @@ fn an_https_endpoint_is_tls_or_fails() {
     }
     // Any other scheme is refused before connecting.
     let grpc = format!("grpc://{address}");
-    let error = server.fail(dir, &["list-feature-groups", "--endpoint", &grpc]);
+    let error = server.fail(dir, &["list-feature-groups", "--endpoint", grpc.as_str()]);
     assert_eq!(
         error,
         format!("error: invalid endpoint '{grpc}': the scheme is 'grpc'; use http:// or https://")

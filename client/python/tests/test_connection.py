@@ -112,6 +112,21 @@ def test_each_call_gets_the_timeout(url):
             client.query("SELECT 1")
 
 
+def test_a_query_whose_rows_are_slower_than_the_timeout_fails(url):
+    # The schema comes at once; the one row only after summing 10^11
+    # numbers. The client gives up on the stream once it has been quiet
+    # for the timeout.
+    with almanac.Client(url, timeout=1) as client:
+        started = time.monotonic()
+        with pytest.raises(almanac.DeadlineExceeded) as caught:
+            client.query("SELECT sum(value % 7) AS s FROM range(0, 100000000000)")
+        elapsed = time.monotonic() - started
+        assert 0.9 <= elapsed < PATIENCE
+        assert caught.value.message == f"no answer from {url} within 1s (timeout)"
+        # The connection is still good.
+        assert client.query("SELECT 1 AS one", to_arrow=True).column("one").to_pylist() == [1]
+
+
 def test_timeouts_take_seconds_a_timedelta_or_none(url):
     with almanac.Client(url, connect_timeout=datetime.timedelta(seconds=5), timeout=None) as client:
         assert isinstance(client.list_feature_groups(), list)
