@@ -17,13 +17,23 @@ pub struct Cli {
 /// Options every client command takes.
 #[derive(Debug, Clone, Args)]
 pub struct ClientOptions {
-    /// The server to talk to.
+    /// The server to talk to: http://HOST:PORT, or https://HOST:PORT for
+    /// TLS.
     #[arg(
         long,
         env = "ALMANAC_ENDPOINT",
         default_value = "http://127.0.0.1:50051"
     )]
     pub endpoint: String,
+    /// How long to wait for the connection (and the TLS handshake for
+    /// https), e.g. 10s.
+    #[arg(long, env = "ALMANAC_CONNECT_TIMEOUT", default_value = "10s")]
+    pub connect_timeout: humantime::Duration,
+    /// How long to wait for the server: for a single request its answer;
+    /// for a streaming one (ingest, query, dataset) each next message, not
+    /// the whole transfer.
+    #[arg(long, env = "ALMANAC_TIMEOUT", default_value = "60s")]
+    pub timeout: humantime::Duration,
     /// Print machine-readable JSON.
     #[arg(long)]
     pub json: bool,

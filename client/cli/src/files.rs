@@ -1,6 +1,7 @@
 //! Data files the CLI reads: CSV and TSV (with a header; quoted fields may
-//! hold delimiters, quotes and line breaks), Parquet, and JSON lines. The
-//! format comes from the extension or `--format`.
+//! hold delimiters, quotes and line breaks; a quote never closed is an
+//! error naming its line), Parquet, and JSON lines. The format comes from
+//! the extension or `--format`.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -50,10 +51,13 @@ impl FileFormat {
     }
 
     fn csv_format(self) -> arrow::csv::reader::Format {
-        let delimiter = if self == FileFormat::Tsv { b'\t' } else { b',' };
         arrow::csv::reader::Format::default()
             .with_header(true)
-            .with_delimiter(delimiter)
+            .with_delimiter(self.csv_delimiter())
+    }
+
+    fn csv_delimiter(self) -> u8 {
+        if self == FileFormat::Tsv { b'\t' } else { b',' }
     }
 }
 
@@ -116,7 +120,7 @@ pub fn read_typed(path: &Path, format: FileFormat) -> Result<(SchemaRef, Vec<Rec
         FileFormat::Csv | FileFormat::Tsv => arrow::csv::ReaderBuilder::new(Arc::clone(&schema))
             .with_format(format.csv_format())
             .with_batch_size(65_536)
-            .build(open(path)?)?
+            .build(QuoteCheck::new(open(path)?, format))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(read_error)?,
         FileFormat::Jsonl => arrow::json::ReaderBuilder::new(Arc::clone(&schema))
@@ -192,7 +196,7 @@ impl BatchSource {
                 let reader = arrow::csv::ReaderBuilder::new(Arc::clone(&text))
                     .with_format(format.csv_format())
                     .with_batch_size(batch_rows)
-                    .build(file)?;
+                    .build(QuoteCheck::new(file, format))?;
                 Ok(Self {
                     schema: text,
                     total,
@@ -268,5 +272,128 @@ impl Read for CountingReader {
         let n = self.inner.read(buf)?;
         self.done.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+/// Where a CSV reader is within a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldState {
+    /// At the start of a field (or of a record).
+    Start,
+    /// In a field that did not start with a quote: quotes are text.
+    Unquoted,
+    /// In a quoted field.
+    Quoted,
+    /// Just after a quote in a quoted field: it closes the field, unless a
+    /// second quote follows (an escaped quote).
+    QuoteInQuoted,
+}
+
+/// Reads a CSV or TSV file through, tracking quoted fields as the CSV
+/// reader does, and fails at the end of a file that ends inside a quoted
+/// field. Otherwise an unbalanced quote makes the rest of the file one
+/// field, and often one row the reader accepts.
+struct QuoteCheck<R> {
+    inner: R,
+    delimiter: u8,
+    state: FieldState,
+    /// The line being read, from 1.
+    line: u64,
+    /// The line of the quote that opened the current quoted field.
+    opened_on: u64,
+}
+
+impl<R> QuoteCheck<R> {
+    fn new(inner: R, format: FileFormat) -> Self {
+        Self {
+            inner,
+            delimiter: format.csv_delimiter(),
+            state: FieldState::Start,
+            line: 1,
+            opened_on: 0,
+        }
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        use FieldState::*;
+        for &byte in bytes {
+            self.state = match (self.state, byte) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (Start, b'"') => {
+                    self.opened_on = self.line;
+                    Quoted
+                }
+                (_, b'\n' | b'\r') => Start,
+                (_, byte) if byte == self.delimiter => Start,
+                _ => Unquoted,
+            };
+            if byte == b'\n' {
+                self.line += 1;
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for QuoteCheck<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.state == FieldState::Quoted {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "line {}: a quoted field starts here and is never closed (an unbalanced '\"')",
+                    self.opened_on
+                ),
+            ));
+        }
+        self.scan(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads `text` through a [`QuoteCheck`] in pieces of `chunk` bytes.
+    fn check(text: &str, chunk: usize) -> std::io::Result<()> {
+        let mut reader = QuoteCheck::new(text.as_bytes(), FileFormat::Csv);
+        let mut buf = vec![0; chunk];
+        while reader.read(&mut buf)? > 0 {}
+        Ok(())
+    }
+
+    #[test]
+    fn balanced_quotes_pass() {
+        for text in [
+            "a,b\n1,2\n",
+            "a,b\n\"x, \"\"y\"\"\",2\n",
+            "a,b\n\"two\nlines\",2\r\n3,4",
+            // A quote inside an unquoted field is text.
+            "a,b\n5\" screen,2\n",
+            "a,b\n\"\",\"\"\n",
+        ] {
+            for chunk in [1, 3, 1024] {
+                assert!(check(text, chunk).is_ok(), "{text:?} in {chunk}-byte reads");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_names_its_line() {
+        let text = "a,b\n1,2\n3,\"oops\n4,5\n6,7\n";
+        for chunk in [1, 4, 1024] {
+            let error = check(text, chunk).unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+            assert!(
+                error.to_string().starts_with("line 3: a quoted field"),
+                "{error}"
+            );
+        }
+        // An escaped quote does not close the field.
+        let error = check("a\n\"x\"\"\n", 1024).unwrap_err();
+        assert!(error.to_string().starts_with("line 2:"), "{error}");
     }
 }

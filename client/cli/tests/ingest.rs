@@ -152,6 +152,43 @@ fn bad_rows_are_reported_and_only_good_rows_land() {
 
 /// The seed chapter's Feature Store section with the CLI.
 #[test]
+fn an_unclosed_quote_fails_naming_its_line() {
+    let scratch = Scratch::start();
+    let (server, dir) = (&scratch.server, scratch.dir());
+    server.create_group(
+        dir,
+        "reviews",
+        "review_id",
+        "event_time",
+        &[
+            "review_id:string",
+            "event_time:string",
+            "review_body:string",
+        ],
+    );
+    // Line 3's quote is never closed: read naively, the rest of the file
+    // is R2's body, and R2 one good row.
+    std::fs::write(
+        dir.join("reviews.csv"),
+        "review_id,event_time,review_body\n\
+         R1,2026-03-01T00:00:00Z,fine\n\
+         R2,2026-03-01T00:00:00Z,\"never closed\n\
+         R3,2026-03-01T00:00:00Z,swallowed\n",
+    )
+    .unwrap();
+    let error = server.fail(dir, &["ingest", "reviews", "reviews.csv"]);
+    assert!(error.contains("reviews.csv"), "{error}");
+    assert!(
+        error.contains("line 3: a quoted field starts here and is never closed"),
+        "{error}"
+    );
+    for absent in ["R2", "R3"] {
+        let record = server.succeed(dir, &["get-record", "reviews", absent, "--json"]);
+        assert_eq!(record.trim(), "null", "{absent} must not be written");
+    }
+}
+
+#[test]
 fn seed_workflow_with_the_cli() {
     let scratch = Scratch::start();
     let (server, dir) = (&scratch.server, scratch.dir());

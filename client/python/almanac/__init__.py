@@ -37,13 +37,16 @@ optional):
 
 Feature definitions are inferred from a DataFrame's or Arrow table's column
 types (``inference``). Server errors raise :class:`AlmanacError`
-subclasses named after their gRPC status codes (``errors``).
+subclasses named after their gRPC status codes (``errors``). The client
+waits at most ``connect_timeout`` (10 s) for a server to answer its first
+call and ``timeout`` (60 s) for each answer after that (``_connection``).
 """
 
 from .client import Client
 from .errors import (
     AlmanacError,
     AlreadyExists,
+    DeadlineExceeded,
     FailedPrecondition,
     InferenceError,
     InvalidArgument,
@@ -69,5 +72,6 @@ __all__ = [
     "ResourceExhausted",
     "FailedPrecondition",
     "Unavailable",
+    "DeadlineExceeded",
     "InferenceError",
 ]

@@ -17,7 +17,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import pyarrow.flight as flight
 
-from .errors import AlmanacError, translated
+from ._connection import Connection
+from .errors import AlmanacError
 
 # Enum numbers and the names the client shows for them.
 FEATURE_TYPES = {1: "Integral", 2: "Fractional", 3: "String"}
@@ -27,11 +28,12 @@ OFFLINE_STATUSES = {0: "Unspecified", 1: "Active", 2: "Blocked", 3: "Disabled"}
 TARGET_STORES = {"online": 1, "offline": 2}
 
 
-def call(client: flight.FlightClient, method: str, request: Mapping[str, Any]) -> Dict[str, Any]:
-    """Calls ``method`` with ``request`` and returns the decoded response."""
+def call(connection: Connection, method: str, request: Mapping[str, Any]) -> Dict[str, Any]:
+    """Calls ``method`` with ``request`` and returns the decoded response;
+    the server must answer within the connection's timeout."""
     body = json.dumps(request, allow_nan=False).encode("utf-8")
-    with translated():
-        results = list(client.do_action(flight.Action(method, body)))
+    with connection.calling():
+        results = list(connection.flight.do_action(flight.Action(method, body), connection.options()))
     if len(results) != 1:
         raise AlmanacError(
             "INTERNAL", f"{method} returned {len(results)} results; expected exactly one"

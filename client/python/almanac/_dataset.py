@@ -8,6 +8,7 @@ in the entity table's order, entity columns first.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
@@ -16,7 +17,9 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from ._actions import iso8601
-from .errors import telling, translated
+from ._connection import Connection
+from ._flight_sql import iter_chunks
+from .errors import telling
 
 Selection = Union[str, Mapping[str, Any]]
 
@@ -83,23 +86,37 @@ def dataset_request(
     return request
 
 
-def build_dataset(client: flight.FlightClient, entities: pa.Table, request: Mapping[str, Any]) -> pa.Table:
-    """Sends ``entities`` with ``request`` and returns the dataset."""
+def build_dataset(connection: Connection, entities: pa.Table, request: Mapping[str, Any]) -> pa.Table:
+    """Sends ``entities`` with ``request`` and returns the dataset. The call
+    must not go quiet (no message either way) for longer than the
+    connection's timeout."""
     command = json.dumps({"build_dataset": request}).encode("utf-8")
-    with translated():
-        writer, reader = client.do_exchange(flight.FlightDescriptor.for_command(command))
-        try:
-            writer.begin(entities.schema)
-            writer.write_table(entities)
-            writer.done_writing()
-            result = reader.read_all()
-        except pa.ArrowException as error:
-            # The server's status, when it refused the request, is what
-            # closing the call reports; prefer it to a local write error.
+    with connection.calling():
+        writer, reader = connection.flight.do_exchange(flight.FlightDescriptor.for_command(command))
+        with connection.watchdog(reader.cancel) as watchdog:
             try:
-                writer.close()
-            except pa.ArrowException as status:
-                raise telling(error, status) from None
-            raise
+                writer.begin(entities.schema)
+                for batch in entities.to_batches():
+                    writer.write_batch(batch)
+                    watchdog.progress()
+                writer.done_writing()
+                watchdog.progress()
+                batches = []
+                for chunk in iter_chunks(reader):
+                    watchdog.progress()
+                    batches.append(chunk.data)
+                result = pa.Table.from_batches(batches, schema=reader.schema)
+            except pa.ArrowException as error:
+                if watchdog.fired:
+                    with contextlib.suppress(pa.ArrowException):
+                        writer.close()
+                    raise connection.timed_out() from None
+                # The server's status, when it refused the request, is what
+                # closing the call reports; prefer it to a local write error.
+                try:
+                    writer.close()
+                except pa.ArrowException as status:
+                    raise telling(error, status) from None
+                raise
         writer.close()
     return result

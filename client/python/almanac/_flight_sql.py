@@ -13,7 +13,7 @@ from typing import List
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from .errors import translated
+from ._connection import Connection
 
 _STATEMENT_QUERY_URL = "type.googleapis.com/arrow.flight.protocol.sql.CommandStatementQuery"
 
@@ -41,17 +41,46 @@ def statement_query_command(sql: str) -> bytes:
     return _length_delimited(1, _STATEMENT_QUERY_URL.encode("utf-8")) + _length_delimited(2, query)
 
 
-def run_query(client: flight.FlightClient, sql: str) -> pa.Table:
+def run_query(connection: Connection, sql: str) -> pa.Table:
     """Runs ``sql`` and returns the whole result as one table.
 
-    The result's endpoints are all read from ``client``'s server (Almanac
-    serves every endpoint itself), in order.
+    The result's endpoints are all read from the connection's server
+    (Almanac serves every endpoint itself), in order. Planning must end
+    within the connection's timeout, and each message of the result come
+    within it of the one before.
     """
-    with translated():
-        info = client.get_flight_info(flight.FlightDescriptor.for_command(statement_query_command(sql)))
-        tables: List[pa.Table] = [client.do_get(endpoint.ticket).read_all() for endpoint in info.endpoints]
+    with connection.calling():
+        descriptor = flight.FlightDescriptor.for_command(statement_query_command(sql))
+        info = connection.flight.get_flight_info(descriptor, connection.options())
+    tables: List[pa.Table] = [_read(connection, endpoint.ticket) for endpoint in info.endpoints]
     if not tables:
         return info.schema.empty_table()
     if len(tables) == 1:
         return tables[0]
     return pa.concat_tables(tables)
+
+
+def _read(connection: Connection, ticket: flight.Ticket) -> pa.Table:
+    """One endpoint's rows, read under the connection's watchdog."""
+    with connection.calling():
+        reader = connection.open_stream(lambda: connection.flight.do_get(ticket), lambda r: r.cancel())
+        batches: List[pa.RecordBatch] = []
+        with connection.watchdog(reader.cancel) as watchdog:
+            try:
+                for chunk in iter_chunks(reader):
+                    watchdog.progress()
+                    batches.append(chunk.data)
+            except pa.ArrowException:
+                if watchdog.fired:
+                    raise connection.timed_out() from None
+                raise
+        return pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def iter_chunks(reader: flight.FlightStreamReader):
+    """The chunks of ``reader`` as they arrive."""
+    while True:
+        try:
+            yield reader.read_chunk()
+        except StopIteration:
+            return

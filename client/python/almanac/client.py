@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import pyarrow as pa
-import pyarrow.flight as flight
 
 from . import _actions
+from ._connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Connection, flight_location
 from ._dataset import build_dataset, dataset_request
 from ._flight_sql import run_query
 from ._tables import table_to_output, to_table, with_plain_types
@@ -17,24 +16,7 @@ from .errors import from_code
 from .inference import infer_feature_definitions, normalize_feature_definitions
 from .ingest import IngestResult, ingest_table
 
-__all__ = ["Client"]
-
-_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[^\]]+\]|[^:/]+)(?::(?P<port>\d+))?/?$")
-_SCHEMES = {None, "http", "grpc", "grpc+tcp"}
-
-
-def flight_location(url: str) -> str:
-    """The Flight location (``grpc+tcp://host:port``) of an Almanac address:
-    ``http://host:port``, ``grpc://host:port``, ``grpc+tcp://host:port`` or
-    ``host:port``. The port defaults to 50051."""
-    match = _ADDRESS.match(url.strip())
-    if not match or match.group("scheme") not in _SCHEMES:
-        raise ValueError(
-            f"'{url}' is not an Almanac address such as http://127.0.0.1:50051, "
-            "grpc://host:port or host:port"
-        )
-    return f"grpc+tcp://{match.group('host')}:{match.group('port') or 50051}"
-
+__all__ = ["Client", "flight_location"]
 
 def _ttl_seconds(ttl: Any) -> Optional[int]:
     if ttl is None:
@@ -50,18 +32,34 @@ class Client:
     """A connection to an Almanac server.
 
     ``Client("http://127.0.0.1:50051")`` connects over Arrow Flight (gRPC);
-    use it as a context manager, or call :meth:`close`. Server errors are
-    raised as :class:`~almanac.AlmanacError` subclasses. The client may be
-    shared between threads.
+    ``https://host:port`` connects over TLS (and fails rather than fall
+    back to plain text). Use it as a context manager, or call
+    :meth:`close`. Server errors are raised as
+    :class:`~almanac.AlmanacError` subclasses. The client may be shared
+    between threads.
+
+    ``connect_timeout`` (seconds or a timedelta; default 10) bounds the
+    first call, made here, which checks that a server answers.
+    ``timeout`` (default 60) bounds each wait for the server after that: a
+    call's answer, or for a query's or dataset's rows the next message; an
+    ingest's batches each get it. ``None`` waits without limit. Either
+    passing raises :class:`~almanac.DeadlineExceeded`, whose message names
+    it.
     """
 
-    def __init__(self, url: str = "http://127.0.0.1:50051"):
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:50051",
+        *,
+        connect_timeout: Any = DEFAULT_CONNECT_TIMEOUT,
+        timeout: Any = DEFAULT_TIMEOUT,
+    ):
         self.url = url
-        self._flight = flight.FlightClient(flight_location(url))
+        self._connection = Connection(url, connect_timeout, timeout)
 
     def close(self) -> None:
         """Closes the connection."""
-        self._flight.close()
+        self._connection.close()
 
     def __enter__(self) -> "Client":
         return self
@@ -73,7 +71,7 @@ class Client:
         return f"Client({self.url!r})"
 
     def _call(self, method: str, request: Mapping[str, Any]) -> Dict[str, Any]:
-        return _actions.call(self._flight, method, request)
+        return _actions.call(self._connection, method, request)
 
     # ------------------------------------------------------------ control plane
 
@@ -234,7 +232,8 @@ class Client:
     ) -> IngestResult:
         """Writes every row of ``data_frame`` (a pandas DataFrame or pyarrow
         Table/RecordBatch) to the group, in Arrow batches of ``batch_rows``
-        over up to ``max_workers`` concurrent streams.
+        sent by up to ``max_workers`` concurrent workers, each batch as a
+        call the server must answer within the client's ``timeout``.
 
         Bad rows do not raise: they are in the result's ``failed_rows`` with
         the server's reason. A problem with the whole table (an unknown
@@ -243,7 +242,7 @@ class Client:
         """
         description = self.describe_feature_group(name)
         table, index = to_table(data_frame)
-        return ingest_table(self._flight, description, table, index, max_workers, batch_rows)
+        return ingest_table(self._connection, description, table, index, max_workers, batch_rows)
 
     # ------------------------------------------------------------ SQL and datasets
 
@@ -253,7 +252,7 @@ class Client:
         AS OF`` travel in time). Returns a pandas DataFrame (list columns as
         Python lists), or a pyarrow Table with ``to_arrow=True`` or when
         pandas is missing."""
-        return table_to_output(run_query(self._flight, sql), to_arrow)
+        return table_to_output(run_query(self._connection, sql), to_arrow)
 
     def create_dataset(
         self,
@@ -288,5 +287,5 @@ class Client:
                 # Almanac keeps time to the microsecond.
                 micros = entities.column(position).cast(pa.timestamp("us", tz=field.type.tz), safe=False)
                 entities = entities.set_column(position, field.name, micros)
-        result = build_dataset(self._flight, entities, request)
+        result = build_dataset(self._connection, entities, request)
         return table_to_output(result, to_arrow)

@@ -26,6 +26,7 @@ __all__ = [
     "ResourceExhausted",
     "FailedPrecondition",
     "Unavailable",
+    "DeadlineExceeded",
     "InferenceError",
     "from_arrow_error",
     "from_code",
@@ -76,6 +77,11 @@ class Unavailable(AlmanacError):
     """The server or its storage is unreachable; the call may be retried."""
 
 
+class DeadlineExceeded(AlmanacError, TimeoutError):
+    """No answer in time: the client's ``connect_timeout`` or ``timeout``
+    passed (the message names which)."""
+
+
 class InferenceError(ValueError):
     """A column's type cannot be turned into a feature definition."""
 
@@ -109,6 +115,7 @@ _CLASSES: Dict[str, Type[AlmanacError]] = {
     "RESOURCE_EXHAUSTED": ResourceExhausted,
     "FAILED_PRECONDITION": FailedPrecondition,
     "UNAVAILABLE": Unavailable,
+    "DEADLINE_EXCEEDED": DeadlineExceeded,
 }
 
 # How Arrow Flight (C++) describes each status code in its error text:

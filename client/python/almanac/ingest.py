@@ -1,16 +1,21 @@
 """Bulk ingest over Arrow Flight DoPut.
 
-A table is written to a feature group as a DoPut stream whose descriptor
-is the path ``[group]``. After each batch the server answers with one
+A batch is written to a feature group as a DoPut call whose descriptor is
+the path ``[group]``. After each batch the server answers with one
 PutResult whose ``app_metadata`` is JSON::
 
     {"batch": k, "rows": n, "rows_written": m,
      "failed_rows": [{"index": i, "reason": "..."}]}
 
-``k`` counts the stream's batches from 0 and ``i`` is the row within that
+``k`` counts the call's batches from 0 and ``i`` is the row within that
 batch. Each row has PutRecord semantics; a bad row fails alone, with its
-reason. A stream-wide problem (an unknown column, no identifier or
+reason. A call-wide problem (an unknown column, no identifier or
 event-time column) fails the whole call.
+
+The server takes many batches in one call; this client sends each batch
+as a call of its own, so that the connection's timeout is that call's
+deadline: one batch out, its answer back (pyarrow cannot cancel a DoPut
+that has gone quiet, nor give its messages deadlines of their own).
 
 Columns go as they are: the server converts values to the features'
 types (integers widen, timestamps and dates become ISO-8601 text or epoch
@@ -18,33 +23,31 @@ seconds, text is parsed by the feature's type). The client only decodes
 categorical columns and sends pandas object columns of mixed types as
 text (see ``_tables.to_table``), so that each bad value fails its row.
 
-The rows are spread over several concurrent streams. Rows are assigned to
-streams by record identifier, so all the versions of one record travel in
-one stream, in the table's order: as in one PutRecord batch, of two rows
-with the same identifier and event time the later one wins.
+The rows are spread over several concurrent workers. Rows are assigned to
+workers by record identifier, so all the versions of one record go
+through one worker, in the table's order: as in one PutRecord batch, of
+two rows with the same identifier and event time the later one wins.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.flight as flight
 
+from ._connection import Connection
 from ._tables import pandas_module, with_plain_types
-from .errors import AlmanacError, telling, translated
+from .errors import AlmanacError, telling
 
 __all__ = ["IngestResult", "ingest_table"]
 
-# Batches a stream may have in flight before it waits for a result.
-_WINDOW = 2
 # Largest batch to send, well under the server's default message limit
 # (64 MiB): wide rows get fewer rows per batch than batch_rows.
 _MAX_BATCH_BYTES = 16 << 20
@@ -110,72 +113,52 @@ def _partition(table: pa.Table, id_column: Optional[str], streams: int) -> List[
 
 
 def _send(
-    client: flight.FlightClient,
+    connection: Connection,
     group: str,
     part: _Part,
     batch_rows: int,
     stop: threading.Event,
 ) -> Tuple[int, List[Tuple[int, str]]]:
-    """Writes one part as one DoPut stream; returns the rows written and
-    the failed rows as (table row, reason)."""
-    batches = [b for b in part.table.to_batches(max_chunksize=batch_rows) if b.num_rows]
-    starts = []
-    start = 0
-    for batch in batches:
-        starts.append(start)
-        start += batch.num_rows
+    """Writes one part, a batch per DoPut call, in order; returns the rows
+    written and the failed rows as (table row, reason)."""
+    descriptor = flight.FlightDescriptor.for_path(group)
     written = 0
     failed: List[Tuple[int, str]] = []
-    pending: collections.deque = collections.deque()
+    start = 0
+    for batch in part.table.to_batches(max_chunksize=batch_rows):
+        if stop.is_set():
+            break
+        if not batch.num_rows:
+            continue
+        result = _put(connection, descriptor, batch)
+        written += int(result.get("rows_written", 0))
+        for row in result.get("failed_rows") or []:
+            failed.append((part.table_row(start + int(row["index"])), str(row.get("reason", ""))))
+        start += batch.num_rows
+    return written, failed
 
-    with translated():
-        writer, reader = client.do_put(flight.FlightDescriptor.for_path(group), part.table.schema)
-        closed = False
 
-        def close() -> None:
-            # Closing the call reports the server's status: why it ended
-            # the stream, if it did.
-            nonlocal closed
-            if not closed:
-                closed = True
-                writer.close()
-
-        def read_result() -> None:
-            nonlocal written
-            expected = pending.popleft()
-            buffer = reader.read()
-            if buffer is None:
-                close()  # raises the server's error, if it sent one
-                raise AlmanacError(
-                    "INTERNAL", f"the server ended the ingest stream before the result of batch {expected}"
-                )
-            result = json.loads(buffer.to_pybytes().decode("utf-8"))
-            batch = result.get("batch", expected)
-            if not 0 <= batch < len(starts):
-                raise AlmanacError("INTERNAL", f"the server reported on batch {batch} of {len(starts)}")
-            written += int(result.get("rows_written", 0))
-            for row in result.get("failed_rows") or []:
-                failed.append((part.table_row(starts[batch] + int(row["index"])), str(row.get("reason", ""))))
-
+def _put(connection: Connection, descriptor: flight.FlightDescriptor, batch: pa.RecordBatch) -> Dict[str, Any]:
+    """Sends ``batch`` as one DoPut call, which the server must answer
+    within the connection's timeout; returns its result."""
+    with connection.calling():
+        writer, reader = connection.flight.do_put(descriptor, batch.schema, connection.options())
         try:
-            for number, batch in enumerate(batches):
-                if stop.is_set():
-                    break
-                writer.write_batch(batch)
-                pending.append(number)
-                while len(pending) > _WINDOW:
-                    read_result()
+            writer.write_batch(batch)
             writer.done_writing()
-            while pending:
-                read_result()
+            buffer = reader.read()
         except BaseException as error:
+            # Closing the call reports the server's status: why it ended
+            # the call, if it did.
             try:
-                close()
+                writer.close()
             except BaseException as status:
                 raise telling(error, status) from None
             raise
-        close()
-    return written, failed
+        writer.close()  # raises the server's error, if it sent one
+    if buffer is None:
+        raise AlmanacError("INTERNAL", "the server ended an ingest call without its result")
+    return json.loads(buffer.to_pybytes().decode("utf-8"))
 
 
 def _failed_rows_output(failed: List[Tuple[int, str]], index: Any):
@@ -195,7 +178,7 @@ def _failed_rows_output(failed: List[Tuple[int, str]], index: Any):
 
 
 def ingest_table(
-    client: flight.FlightClient,
+    connection: Connection,
     description: Mapping[str, Any],
     table: pa.Table,
     index: Any = None,
@@ -222,8 +205,8 @@ def ingest_table(
     failed: List[Tuple[int, str]] = []
     first_error: Optional[BaseException] = None
     with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="almanac-ingest") as pool:
-        futures = [pool.submit(_send, client, group, part, batch_rows, stop) for part in parts]
-        # One stream failing (say, an unknown column) stops the others.
+        futures = [pool.submit(_send, connection, group, part, batch_rows, stop) for part in parts]
+        # One worker failing (say, on an unknown column) stops the others.
         wait(futures, return_when=FIRST_EXCEPTION)
         stop.set()
         for future in futures:

@@ -1,10 +1,14 @@
 //! [`Client`]: one method per RPC.
 
+use std::sync::Arc;
+
 use almanac_proto as pb;
 use pb::feature_store_client::FeatureStoreClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::error::ClientError;
+use crate::options::ClientOptions;
+use crate::timeout::Limit;
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -13,43 +17,81 @@ type Result<T> = std::result::Result<T, ClientError>;
 pub struct Client {
     inner: FeatureStoreClient<Channel>,
     channel: Channel,
+    limit: Limit,
 }
 
 impl Client {
-    /// Connects to `endpoint`, e.g. `http://127.0.0.1:50051`.
+    /// Connects to `endpoint`, e.g. `http://127.0.0.1:50051`, with the
+    /// default [`ClientOptions`].
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
-        let endpoint = endpoint.into();
-        let target =
-            Endpoint::from_shared(endpoint.clone()).map_err(|e| ClientError::InvalidEndpoint {
-                endpoint: endpoint.clone(),
-                reason: e.to_string(),
-            })?;
-        let channel = target
-            .tcp_nodelay(true)
-            // Lets HTTP/2 windows grow for bulk Arrow transfers.
-            .http2_adaptive_window(true)
-            .connect()
-            .await
-            .map_err(|source| ClientError::Connect { endpoint, source })?;
-        Ok(Self::from_channel(channel))
+        Self::connect_with(endpoint, ClientOptions::default()).await
     }
 
-    /// A client over an existing channel.
+    /// Connects to `endpoint`: `http://host:port`, or `https://host:port`
+    /// for TLS (the server's certificate checked against the system's
+    /// roots). The connection must be made within
+    /// `options.connect_timeout`; every call then waits at most
+    /// `options.timeout`.
+    pub async fn connect_with(endpoint: impl Into<String>, options: ClientOptions) -> Result<Self> {
+        let endpoint = endpoint.into();
+        let target = transport_endpoint(&endpoint, &options)?;
+        let channel = match tokio::time::timeout(options.connect_timeout, target.connect()).await {
+            Ok(Ok(channel)) => channel,
+            Ok(Err(source)) => return Err(ClientError::Connect { endpoint, source }),
+            Err(_) => {
+                return Err(ClientError::ConnectTimeout {
+                    endpoint,
+                    timeout: options.connect_timeout,
+                });
+            }
+        };
+        Ok(Self::new(channel, endpoint.into(), options))
+    }
+
+    /// A client over an existing channel, with the default
+    /// [`ClientOptions`] (its connect timeout unused).
     pub fn from_channel(channel: Channel) -> Self {
+        Self::new(channel, "the server".into(), ClientOptions::default())
+    }
+
+    fn new(channel: Channel, endpoint: Arc<str>, options: ClientOptions) -> Self {
         let inner = FeatureStoreClient::new(channel.clone())
             .max_decoding_message_size(256 << 20)
             .max_encoding_message_size(256 << 20);
-        Self { inner, channel }
+        let limit = Limit {
+            endpoint,
+            timeout: options.timeout,
+        };
+        Self {
+            inner,
+            channel,
+            limit,
+        }
     }
 
     /// The channel, for other services on the same server (Flight SQL).
+    /// Calls made on it directly have no timeout.
     pub fn channel(&self) -> Channel {
         self.channel.clone()
     }
 
-    /// The generated client, for anything this type does not wrap.
+    /// The generated client, for anything this type does not wrap. Calls
+    /// made on it directly have no timeout.
     pub fn raw(&self) -> FeatureStoreClient<Channel> {
         self.inner.clone()
+    }
+
+    /// The timeout every call honours, and the server it names.
+    pub(crate) fn limit(&self) -> &Limit {
+        &self.limit
+    }
+
+    /// A unary call's answer, within the timeout.
+    async fn unary<T>(
+        &self,
+        call: impl Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T> {
+        Ok(self.limit.within(call).await??.into_inner())
     }
 
     /// CreateFeatureGroup.
@@ -57,7 +99,7 @@ impl Client {
         &self,
         request: pb::CreateFeatureGroupRequest,
     ) -> Result<pb::FeatureGroupDescription> {
-        let response = self.raw().create_feature_group(request).await?.into_inner();
+        let response = self.unary(self.raw().create_feature_group(request)).await?;
         Ok(response.feature_group.unwrap_or_default())
     }
 
@@ -66,11 +108,7 @@ impl Client {
         let request = pb::DescribeFeatureGroupRequest {
             feature_group_name: name.to_owned(),
         };
-        Ok(self
-            .raw()
-            .describe_feature_group(request)
-            .await?
-            .into_inner())
+        self.unary(self.raw().describe_feature_group(request)).await
     }
 
     /// ListFeatureGroups, one page.
@@ -78,7 +116,7 @@ impl Client {
         &self,
         request: pb::ListFeatureGroupsRequest,
     ) -> Result<pb::ListFeatureGroupsResponse> {
-        Ok(self.raw().list_feature_groups(request).await?.into_inner())
+        self.unary(self.raw().list_feature_groups(request)).await
     }
 
     /// UpdateFeatureGroup.
@@ -86,7 +124,7 @@ impl Client {
         &self,
         request: pb::UpdateFeatureGroupRequest,
     ) -> Result<pb::FeatureGroupDescription> {
-        Ok(self.raw().update_feature_group(request).await?.into_inner())
+        self.unary(self.raw().update_feature_group(request)).await
     }
 
     /// DeleteFeatureGroup.
@@ -95,7 +133,7 @@ impl Client {
             feature_group_name: name.to_owned(),
             purge_offline,
         };
-        self.raw().delete_feature_group(request).await?;
+        self.unary(self.raw().delete_feature_group(request)).await?;
         Ok(())
     }
 
@@ -104,11 +142,8 @@ impl Client {
         &self,
         request: pb::UpdateFeatureMetadataRequest,
     ) -> Result<pb::FeatureMetadata> {
-        Ok(self
-            .raw()
-            .update_feature_metadata(request)
-            .await?
-            .into_inner())
+        self.unary(self.raw().update_feature_metadata(request))
+            .await
     }
 
     /// DescribeFeatureMetadata.
@@ -121,16 +156,13 @@ impl Client {
             feature_group_name: group.to_owned(),
             feature_name: feature.to_owned(),
         };
-        Ok(self
-            .raw()
-            .describe_feature_metadata(request)
-            .await?
-            .into_inner())
+        self.unary(self.raw().describe_feature_metadata(request))
+            .await
     }
 
     /// Search.
     pub async fn search(&self, request: pb::SearchRequest) -> Result<pb::SearchResponse> {
-        Ok(self.raw().search(request).await?.into_inner())
+        self.unary(self.raw().search(request)).await
     }
 
     /// PutRecord to every store of the group.
@@ -145,7 +177,7 @@ impl Client {
 
     /// PutRecord with every option.
     pub async fn put_record_with(&self, request: pb::PutRecordRequest) -> Result<()> {
-        self.raw().put_record(request).await?;
+        self.unary(self.raw().put_record(request)).await?;
         Ok(())
     }
 
@@ -173,7 +205,7 @@ impl Client {
         &self,
         request: pb::GetRecordRequest,
     ) -> Result<pb::GetRecordResponse> {
-        Ok(self.raw().get_record(request).await?.into_inner())
+        self.unary(self.raw().get_record(request)).await
     }
 
     /// BatchGetRecord.
@@ -181,7 +213,7 @@ impl Client {
         &self,
         request: pb::BatchGetRecordRequest,
     ) -> Result<pb::BatchGetRecordResponse> {
-        Ok(self.raw().batch_get_record(request).await?.into_inner())
+        self.unary(self.raw().batch_get_record(request)).await
     }
 
     /// BatchWriteRecord.
@@ -189,7 +221,7 @@ impl Client {
         &self,
         request: pb::BatchWriteRecordRequest,
     ) -> Result<pb::BatchWriteRecordResponse> {
-        Ok(self.raw().batch_write_record(request).await?.into_inner())
+        self.unary(self.raw().batch_write_record(request)).await
     }
 
     /// DeleteRecord; `event_time` in the group's event-time format.
@@ -217,7 +249,7 @@ impl Client {
 
     /// DeleteRecord with every option.
     pub async fn delete_record_with(&self, request: pb::DeleteRecordRequest) -> Result<()> {
-        self.raw().delete_record(request).await?;
+        self.unary(self.raw().delete_record(request)).await?;
         Ok(())
     }
 
@@ -226,6 +258,38 @@ impl Client {
         &self,
         request: pb::ListRecordsRequest,
     ) -> Result<pb::ListRecordsResponse> {
-        Ok(self.raw().list_records(request).await?.into_inner())
+        self.unary(self.raw().list_records(request)).await
     }
+}
+
+/// The transport endpoint for `endpoint`: TLS for `https://`, plain text
+/// for `http://`; any other scheme is refused rather than guessed.
+fn transport_endpoint(endpoint: &str, options: &ClientOptions) -> Result<Endpoint> {
+    let invalid = |reason: String| ClientError::InvalidEndpoint {
+        endpoint: endpoint.to_owned(),
+        reason,
+    };
+    let target = Endpoint::from_shared(endpoint.to_owned()).map_err(|e| invalid(e.to_string()))?;
+    let target = match target.uri().scheme_str() {
+        Some("http") => target,
+        Some("https") => {
+            let tls = ClientTlsConfig::new()
+                .with_native_roots()
+                .timeout(options.connect_timeout);
+            target
+                .tls_config(tls)
+                .map_err(|e| invalid(format!("cannot set up TLS: {e}")))?
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "the scheme is '{other}'; use http:// or https://"
+            )));
+        }
+        None => return Err(invalid("it needs a scheme: http:// or https://".into())),
+    };
+    Ok(target
+        .connect_timeout(options.connect_timeout)
+        .tcp_nodelay(true)
+        // Lets HTTP/2 windows grow for bulk Arrow transfers.
+        .http2_adaptive_window(true))
 }

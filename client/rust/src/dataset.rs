@@ -1,6 +1,9 @@
 //! Point-in-time datasets over Arrow Flight `DoExchange`:
 //! [`Client::build_dataset`] sends the entity table as Arrow with the
 //! request in the descriptor, and the dataset streams back as Arrow.
+//! The client's timeout bounds each wait for the server: while the table
+//! goes out, the time since the last message sent; then the wait for each
+//! next message back.
 
 use std::sync::Arc;
 
@@ -19,6 +22,7 @@ pub use almanac_types::dataset::{DatasetRequest, FeatureSelection};
 use crate::client::Client;
 use crate::error::ClientError;
 use crate::query::{QueryResult, flight_error};
+use crate::timeout::Activity;
 
 /// Rows per message the entity table is sent in: a Parquet reader's
 /// 1,024-row batches are joined up to this first.
@@ -61,14 +65,20 @@ impl Client {
         let mut flight = FlightServiceClient::new(self.channel())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
-        let response = flight
-            .do_exchange(stream::iter(messages))
-            .await?
+        // The server answers once it has the whole entity table: until
+        // then, each message sent counts as progress.
+        let limit = self.limit();
+        let activity = Activity::new();
+        let sending = activity.track(stream::iter(messages));
+        let response = limit
+            .unless_quiet(flight.do_exchange(sending), &activity, || true)
+            .await??
             .into_inner();
-        let mut decoder =
+        let decoder =
             FlightDataDecoder::new(response.map_err(|status| FlightError::Tonic(Box::new(status))));
+        let mut decoded = Box::pin(limit.per_item(decoder.map_err(flight_error)));
         let schema = loop {
-            match decoder.next().await {
+            match decoded.next().await {
                 Some(Ok(data)) => match data.payload {
                     DecodedPayload::Schema(schema) => break schema,
                     DecodedPayload::None => continue,
@@ -78,7 +88,7 @@ impl Client {
                         ));
                     }
                 },
-                Some(Err(error)) => return Err(flight_error(error)),
+                Some(Err(error)) => return Err(error),
                 None => {
                     return Err(ClientError::Flight(
                         "the server ended the exchange without a schema".into(),
@@ -86,13 +96,13 @@ impl Client {
                 }
             }
         };
-        let batches = decoder.filter_map(|data| async move {
+        let batches = decoded.filter_map(|data| async move {
             match data {
                 Ok(data) => match data.payload {
                     DecodedPayload::RecordBatch(batch) => Some(Ok(batch)),
                     _ => None,
                 },
-                Err(error) => Some(Err(flight_error(error))),
+                Err(error) => Some(Err(error)),
             }
         });
         Ok(QueryResult {

@@ -1,18 +1,28 @@
 //! Client errors.
 
+use std::time::Duration;
+
 /// What a client call can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The endpoint is not a valid URI.
     #[error("invalid endpoint '{endpoint}': {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
-    /// The server could not be reached.
-    #[error("cannot connect to {endpoint}")]
+    /// The server could not be reached (or, for `https://`, the TLS
+    /// handshake failed).
+    #[error("cannot connect to {endpoint}{}", over_tls(.endpoint))]
     Connect {
         endpoint: String,
         #[source]
         source: tonic::transport::Error,
     },
+    /// The connection was not made within the connect timeout.
+    #[error("cannot connect to {endpoint} within {}", seconds(.timeout))]
+    ConnectTimeout { endpoint: String, timeout: Duration },
+    /// The server did not answer within the timeout: a unary call, or the
+    /// next message of a streaming one.
+    #[error("no answer from {endpoint} within {}", seconds(.timeout))]
+    Timeout { endpoint: String, timeout: Duration },
     /// A Flight stream could not be decoded.
     #[error("flight: {0}")]
     Flight(String),
@@ -35,6 +45,19 @@ impl ClientError {
             _ => None,
         }
     }
+}
+
+fn over_tls(endpoint: &str) -> &'static str {
+    if endpoint.starts_with("https://") {
+        " over TLS"
+    } else {
+        ""
+    }
+}
+
+/// `1s`, `60s`, `0.25s`.
+fn seconds(duration: &Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
 }
 
 fn code_name(code: tonic::Code) -> &'static str {

@@ -7,12 +7,16 @@
 //!
 //! - [`Client`]: one method per RPC, plus conveniences such as
 //!   [`Client::get_record`] returning `None` for a missing record.
+//!   `http://` endpoints are plain text, `https://` ones TLS (rustls, the
+//!   system's roots).
+//! - [`ClientOptions`]: the connect timeout and the timeout every call
+//!   honours (for streams: the wait for each next message).
 //! - [`query`]: SQL over Arrow Flight SQL, as Arrow record batches.
 //! - [`dataset`]: point-in-time datasets over Arrow Flight `DoExchange`.
 //! - [`ingest`]: bulk ingest over Arrow Flight `DoPut`.
 //! - [`infer`]: feature definitions inferred from an Arrow schema.
 //! - [`values`]: building feature values and records from Rust values.
-//! - [`ClientError`]: transport failures and gRPC statuses.
+//! - [`ClientError`]: transport failures, timeouts and gRPC statuses.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), almanac_client::ClientError> {
@@ -34,10 +38,13 @@ pub mod dataset;
 mod error;
 pub mod infer;
 pub mod ingest;
+mod options;
 pub mod query;
+mod timeout;
 pub mod values;
 
 pub use almanac_proto as proto;
 pub use arrow;
 pub use client::Client;
 pub use error::ClientError;
+pub use options::ClientOptions;

@@ -29,12 +29,14 @@ impl std::fmt::Debug for QueryResult {
 
 impl Client {
     /// Runs a read-only SQL query and streams its result batches, as the
-    /// server produces them.
+    /// server produces them. Each batch must come within the client's
+    /// timeout of the one before.
     pub async fn query_stream(&self, sql: &str) -> Result<QueryResult, ClientError> {
+        let limit = self.limit();
         let mut flight = FlightSqlServiceClient::new(self.channel());
-        let info = flight
-            .execute(sql.to_owned(), None)
-            .await
+        let info = limit
+            .within(flight.execute(sql.to_owned(), None))
+            .await?
             .map_err(flight_error)?;
         let schema = std::sync::Arc::new(
             info.clone()
@@ -46,12 +48,16 @@ impl Client {
             let Some(ticket) = endpoint.ticket else {
                 continue;
             };
-            let batches = flight.do_get(ticket).await.map_err(flight_error)?;
+            let batches = limit
+                .within(flight.do_get(ticket))
+                .await?
+                .map_err(flight_error)?;
             streams.push(batches.map_err(flight_error));
         }
+        let batches = limit.per_item(stream::iter(streams).flatten());
         Ok(QueryResult {
             schema,
-            batches: Box::pin(stream::iter(streams).flatten()),
+            batches: Box::pin(batches),
         })
     }
 

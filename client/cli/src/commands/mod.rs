@@ -7,14 +7,14 @@ mod query;
 mod records;
 mod serve;
 
-use almanac_client::Client;
-use anyhow::Result;
+use almanac_client::{Client, ClientError};
+use anyhow::{Result, anyhow, bail};
 
 use crate::cli::{Cli, ClientOptions, Command};
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::CreateFeatureGroup(args) => groups::create(args).await,
         Command::DescribeFeatureGroup(args) => groups::describe(args).await,
@@ -31,11 +31,37 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::run(args).await,
         Command::Dataset(args) => dataset::run(args).await,
         Command::Ingest(args) => ingest::run(args).await,
-    }
+    };
+    result.map_err(naming_the_flag)
 }
 
 async fn connect(options: &ClientOptions) -> Result<Client> {
-    Ok(Client::connect(options.endpoint.clone()).await?)
+    let connect_timeout = *options.connect_timeout;
+    let timeout = *options.timeout;
+    if connect_timeout.is_zero() || timeout.is_zero() {
+        bail!("--connect-timeout and --timeout must be longer than 0s");
+    }
+    let settings = almanac_client::ClientOptions::default()
+        .with_connect_timeout(connect_timeout)
+        .with_timeout(timeout);
+    Ok(Client::connect_with(options.endpoint.clone(), settings).await?)
+}
+
+/// A timeout's error, with the flag that sets it.
+fn naming_the_flag(error: anyhow::Error) -> anyhow::Error {
+    let flag = error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<ClientError>() {
+            Some(ClientError::Timeout { .. }) => Some("--timeout / ALMANAC_TIMEOUT"),
+            Some(ClientError::ConnectTimeout { .. }) => {
+                Some("--connect-timeout / ALMANAC_CONNECT_TIMEOUT")
+            }
+            _ => None,
+        });
+    match flag {
+        Some(flag) => anyhow!("{error:#} ({flag})"),
+        None => error,
+    }
 }
 
 /// Prints JSON on one line.
