@@ -106,7 +106,6 @@ impl Fixture {
                     "{label}: the refusal does not name a limit: {error}"
                 );
                 eprintln!("{label}: refused in {elapsed:?}: {}", excerpt(&error.to_string()));
-                if error.to_string().contains("WHEN") || error.to_string().contains("found: (") { eprintln!("SQL {}", &sql[..sql.len().min(3000)]); }
             }
         }
         self.server.assert_alive(label).await;
