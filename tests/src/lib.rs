@@ -8,12 +8,18 @@
 //! - [`fixtures`]: feature groups and records the tests share.
 //! - [`sql`]: running queries and reading their results as text.
 //! - [`dataset`]: building datasets and reading them as text.
+//! - [`robustness`]: a server isolated on its own runtime, timeouts and a
+//!   seeded generator, for tests that throw generated and corrupted
+//!   requests at it.
+//! - [`sql_gen`]: random SQL expression trees.
 //! - [`seaweed`]: SeaweedFS, a real S3 server, on loopback.
 
 pub mod dataset;
 pub mod fixtures;
+pub mod robustness;
 pub mod seaweed;
 pub mod sql;
+pub mod sql_gen;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
