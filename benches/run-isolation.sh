@@ -9,6 +9,11 @@
 # Usage: bash benches/run-isolation.sh [RECORDS] [DURATION]
 # With ISOLATION_LOGS=DIR, each phase's raw lines (load generator, window,
 # drivers) are kept in DIR.
+# The background drivers stand in for remote clients: by default they run
+# in the idle scheduling class (chrt --idle), so that their own CPU (encoding
+# the ingest's Arrow batches, reading query results) does not count as the
+# server's load on this shared machine. DRIVERS=normal runs them at normal
+# priority, competing with the server and the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records="${1:-1000000}"
@@ -21,6 +26,12 @@ ingest_rows=250000   # rows per DoPut pass, sent again and again with new ids
 ingest_workers=2     # concurrent DoPut streams
 target_p99_ms=2
 target_ratio=4
+drivers="${DRIVERS:-idle}"
+case "$drivers" in
+    idle) as_driver=(chrt --idle 0) ;;
+    normal) as_driver=() ;;
+    *) echo "DRIVERS is idle or normal, not '$drivers'" >&2; exit 2 ;;
+esac
 
 source benches/server.sh
 # The whole workspace, as the tests and CI build it, so that a warm target
@@ -87,12 +98,12 @@ phase() { # NAME WITH_SQL(0|1) WITH_INGEST(0|1) ID_OFFSET
     # The binaries themselves in the background (not through a shell
     # function, whose subshell would take the SIGTERM meant for them).
     if [ "$with_sql" = 1 ]; then
-        "$bin/almanac-sqlbench" loop --concurrency "$sql_loops" "${queries[@]}" \
+        "${as_driver[@]}" "$bin/almanac-sqlbench" loop --concurrency "$sql_loops" "${queries[@]}" \
             --ready-file "$work/$name.sql.ready" >"$work/$name.sql" 2>"$work/$name.sql.err" &
         pids+=("$!"); ready+=("$work/$name.sql.ready")
     fi
     if [ "$with_ingest" = 1 ]; then
-        "$bin/almanac-ingestbench" doput-loop --group bulk --parquet "$work/bulk.parquet" --workers "$ingest_workers" \
+        "${as_driver[@]}" "$bin/almanac-ingestbench" doput-loop --group bulk --parquet "$work/bulk.parquet" --workers "$ingest_workers" \
             --id-offset "$id_offset" --ready-file "$work/$name.ingest.ready" \
             >"$work/$name.ingest" 2>"$work/$name.ingest.err" &
         pids+=("$!"); ready+=("$work/$name.ingest.ready")
@@ -175,7 +186,7 @@ query_times() { # NAME
 
 idle_p99=$(field p99 idle)
 echo
-echo "GetRecord at $rate/s (open loop) over $records records, $duration per phase, after ${warmup} of load:"
+echo "GetRecord at $rate/s (open loop) over $records records, $duration per phase, after ${warmup} of load; drivers at $drivers priority:"
 echo
 echo "| phase | throughput | p50 | p99 | p99.9 | max | p99 / idle p99 | target | SQL ($sql_loops loops) in window | DoPut ($ingest_workers streams) in window |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

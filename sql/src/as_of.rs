@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use almanac_offline::schema::{API_INVOCATION_TIME, IS_DELETED, WRITE_TIME};
+use almanac_offline::schema::{IS_DELETED, WRITE_TIME};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
@@ -85,7 +85,6 @@ impl TableProvider for AsOfTable {
         let version_columns = [
             index(&group.record_identifier)?,
             index(&group.event_time)?,
-            index(API_INVOCATION_TIME)?,
             index(WRITE_TIME)?,
             index(IS_DELETED)?,
         ];
@@ -99,17 +98,10 @@ impl TableProvider for AsOfTable {
         let position = |column: usize| read.iter().position(|&c| c == column).expect("read");
 
         let filtered = self.table.scan_where(state, &read, self.visible()).await?;
-        let [
-            record_id,
-            event_time,
-            api_invocation_time,
-            write_time,
-            is_deleted,
-        ] = version_columns.map(position);
+        let [record_id, event_time, write_time, is_deleted] = version_columns.map(position);
         let columns = VersionColumns {
             record_id,
             event_time,
-            api_invocation_time,
             write_time,
             is_deleted,
         };

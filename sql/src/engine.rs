@@ -116,6 +116,10 @@ struct Running {
     deadline: Instant,
 }
 
+/// A dataset build's place among the running queries, taken before its
+/// entity table is received ([`SqlEngine::admit_dataset`]).
+pub struct DatasetAdmission(Running);
+
 impl SqlEngine {
     /// An engine over the groups of `engine` and the files of `store`,
     /// planning and running queries on `runtime`.
@@ -292,14 +296,34 @@ impl SqlEngine {
         .await
     }
 
+    /// Admits a dataset build before its entity table is received, so
+    /// that no more tables are held in memory at once than builds run:
+    /// the build's slot, file lease and deadline start here.
+    pub async fn admit_dataset(&self) -> Result<DatasetAdmission> {
+        Ok(DatasetAdmission(self.admit().await?))
+    }
+
+    /// Receives a dataset's entity table with `receive`, within the
+    /// admission's deadline.
+    pub async fn receive_within<T>(
+        &self,
+        admission: &DatasetAdmission,
+        receive: impl Future<Output = T>,
+    ) -> Result<T> {
+        tokio::time::timeout_at(admission.0.deadline, receive)
+            .await
+            .map_err(|_| self.timed_out())
+    }
+
     /// Builds a point-in-time dataset for `entities` (see [`crate::dataset`]),
     /// under the same admission, memory and time limits as a query.
     pub async fn build_dataset(
         &self,
+        admission: DatasetAdmission,
         request: &DatasetRequest,
         entities: EntityTable,
     ) -> Result<QueryStream> {
-        let running = self.admit().await?;
+        let running = admission.0;
         let engine = self.clone();
         let request = request.clone();
         self.stream(running, async move {
@@ -375,7 +399,13 @@ impl SqlEngine {
     /// refused: the read-only guard's reason for a statement that would
     /// change something, and the same rule for any other.
     pub async fn refuse_update(&self, sql: &str) -> SqlError {
-        let statement = match parse_checked(sql, &self.config.statement).await {
+        // Parsing costs a thread and up to the statement limits' worth of
+        // memory: it waits for a slot like any query.
+        let running = match self.admit().await {
+            Ok(running) => running,
+            Err(error) => return error,
+        };
+        let statement = match self.parse(sql, running.deadline).await {
             Ok(statement) => statement,
             Err(error) => return error,
         };

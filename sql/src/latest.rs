@@ -1,7 +1,9 @@
 //! [`LatestVersionExec`]: the physical operator behind `as_of`. On input
 //! partitioned by record id and sorted by (record id, event time desc,
-//! api_invocation_time desc, write_time desc), the first row of each
-//! record id is its latest version; the operator keeps that row unless it
+//! write_time desc), the first row of each record id is its latest
+//! version (docs/reference.md section 4.2: on equal event times the
+//! version committed last wins, and `write_time` is unique and increasing
+//! in commit order, as the online tier applies writes); the operator keeps that row unless it
 //! is a delete marker, and drops the rest. It streams, holding one key
 //! between batches; the planner adds the repartition and the sort (which
 //! spills under the query's memory limit) that its requirements ask for.
@@ -30,7 +32,6 @@ use futures::StreamExt;
 pub struct VersionColumns {
     pub record_id: usize,
     pub event_time: usize,
-    pub api_invocation_time: usize,
     pub write_time: usize,
     pub is_deleted: usize,
 }
@@ -106,7 +107,6 @@ impl ExecutionPlan for LatestVersionExec {
         let requirement = LexRequirement::new([
             PhysicalSortRequirement::new(self.column(c.record_id), Some(ascending)),
             PhysicalSortRequirement::new(self.column(c.event_time), Some(descending)),
-            PhysicalSortRequirement::new(self.column(c.api_invocation_time), Some(descending)),
             PhysicalSortRequirement::new(self.column(c.write_time), Some(descending)),
         ]);
         vec![OrderingRequirements::new_alternatives(requirement, false)]

@@ -49,6 +49,6 @@ pub mod table;
 pub mod time_travel;
 
 pub use dataset::entities::EntityTable;
-pub use engine::{QueryStream, SqlConfig, SqlEngine};
+pub use engine::{DatasetAdmission, QueryStream, SqlConfig, SqlEngine};
 pub use error::{Result, SqlError};
 pub use limits::StatementLimits;

@@ -99,8 +99,20 @@ fn parse_here(sql: &str, limits: &StatementLimits) -> Result<DfStatement> {
         .map_err(|error| {
             let message = error.to_string();
             if message.to_lowercase().contains("recursion") {
+                return SqlError::Invalid(format!(
+                    "the statement nests parentheses, subqueries or function calls more than {} levels deep (the nesting limit)",
+                    limits.max_parser_recursion
+                ));
+            }
+            // The parser backtracks over some constructs (CASE among
+            // them), so running out of depth there surfaces as a syntax
+            // error at a later token; a statement nested that deep is told
+            // about the limit as well as the error.
+            let depth = nesting_depth(sql);
+            if depth * 2 > limits.max_parser_recursion {
                 SqlError::Invalid(format!(
-                    "the statement nests parentheses, subqueries or function calls more than {} levels deep",
+                    "{message}; the statement nests parentheses and CASE expressions {depth} levels deep, \
+                     near or over the nesting limit of {} levels",
                     limits.max_parser_recursion
                 ))
             } else {
@@ -116,6 +128,28 @@ fn parse_here(sql: &str, limits: &StatementLimits) -> Result<DfStatement> {
     let statement = statements.pop_front().expect("one statement");
     check_shape(&statement, limits)?;
     Ok(statement)
+}
+
+/// How deep `sql` nests parentheses and CASE ... END, from its tokens (so
+/// that strings and comments do not count); 0 when it does not tokenize.
+fn nesting_depth(sql: &str) -> usize {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&AlmanacDialect, sql).tokenize() else {
+        return 0;
+    };
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for token in tokens {
+        match token {
+            Token::LParen => depth += 1,
+            Token::Word(word) if word.keyword == Keyword::CASE => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(word) if word.keyword == Keyword::END => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+    }
+    deepest
 }
 
 /// Measures the statement's tree, stopping at the first limit it passes.
@@ -155,14 +189,14 @@ impl Visitor for Shape<'_> {
         self.nodes += 1;
         if self.depth > self.limits.max_expression_depth {
             return ControlFlow::Break(SqlError::Invalid(format!(
-                "an expression nests more than {} levels deep (each operator of a chain such as a + b + c or x AND y AND z is a level); \
-                 split it, or use IN (...) for long lists of alternatives",
+                "an expression nests more than {} levels deep, the expression depth limit (each operator of a chain such as \
+                 a + b + c or x AND y AND z is a level); split it, or use IN (...) for long lists of alternatives",
                 self.limits.max_expression_depth
             )));
         }
         if self.nodes > self.limits.max_expression_nodes {
             return ControlFlow::Break(SqlError::OverLimit(format!(
-                "the statement has more than {} expression nodes (columns, literals, operators, calls and list items)",
+                "the statement has more than {} expression nodes, the limit (columns, literals, operators, calls and list items)",
                 self.limits.max_expression_nodes
             )));
         }
@@ -185,7 +219,7 @@ impl Visitor for Shape<'_> {
         self.selects += 1;
         if self.selects > self.limits.max_selects {
             return ControlFlow::Break(SqlError::OverLimit(format!(
-                "the statement has more than {} SELECT blocks (each branch of a UNION is one)",
+                "the statement has more than {} SELECT blocks, the limit (each branch of a UNION is one)",
                 self.limits.max_selects
             )));
         }

@@ -3,9 +3,12 @@
 //!
 //! - `as_of('<group>', <instant>)`: for each record id, the version with
 //!   the latest event time at or before the instant, unless it is a delete
-//!   marker. Ties on event time go to the version that arrived last: the
-//!   later `api_invocation_time`, then the later `write_time` (unique and
-//!   increasing in commit order, so it orders the rows of one call too).
+//!   marker. Ties on event time go to the version committed last, the
+//!   later `write_time` (unique and increasing in commit order, so it
+//!   orders the rows of one call too), as in the online tier; the
+//!   `api_invocation_time` a request was stamped with does not count, as
+//!   concurrent requests (or a clock stepped back) can commit out of its
+//!   order.
 //! - `as_of('<group>', <instant>, <written before>)`: the same over the
 //!   rows with `write_time` at or before the second instant: the answer
 //!   `as_of` gave at that wall-clock moment.

@@ -61,10 +61,7 @@ impl IsolatedServer {
     /// its say on the configuration.
     pub async fn start_with(configure: impl FnOnce(&mut ServerConfig) + Send + 'static) -> Self {
         record_server_panics();
-        let thread_name = format!(
-            "almanac-server-{}",
-            SERVERS.fetch_add(1, Ordering::Relaxed)
-        );
+        let thread_name = format!("almanac-server-{}", SERVERS.fetch_add(1, Ordering::Relaxed));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(&thread_name)
@@ -119,12 +116,7 @@ impl IsolatedServer {
                 continue;
             };
             let stream = flight.do_get(ticket).await.map_err(client_error)?;
-            batches.extend(
-                stream
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map_err(client_error)?,
-            );
+            batches.extend(stream.try_collect::<Vec<_>>().await.map_err(client_error)?);
         }
         Ok(batches)
     }

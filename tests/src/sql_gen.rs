@@ -196,10 +196,7 @@ impl Generator<'_> {
                 _ => (self.rng.below(2_001) as i64 - 1_000).to_string(),
             },
             Type::Float => format!("{}.{}", self.rng.below(100), self.rng.below(100)),
-            Type::Text => self
-                .rng
-                .pick(&["'a'", "'r1x'", "''", "'É质'"])
-                .to_string(),
+            Type::Text => self.rng.pick(&["'a'", "'r1x'", "''", "'É质'"]).to_string(),
             Type::Bool => self
                 .rng
                 .pick(&["TRUE", "FALSE", "CAST(NULL AS BOOLEAN)"])

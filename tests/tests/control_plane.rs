@@ -1,5 +1,5 @@
 //! The control plane: create, describe, list, update, delete, metadata and
-//! search, with every name rule and limit (REFERENCE sections 2 and 5).
+//! search, with every name rule and limit (docs/reference.md sections 2 and 5).
 
 use almanac_client::proto as pb;
 use almanac_client::values::scalar;

@@ -62,7 +62,11 @@ async fn start() -> IsolatedServer {
         .create_feature_group(request)
         .await
         .expect("create the group");
-    let base = encode(ingest_descriptor(), vec![numbered_rows("base", 0, BASE_ROWS)]).await;
+    let base = encode(
+        ingest_descriptor(),
+        vec![numbered_rows("base", 0, BASE_ROWS)],
+    )
+    .await;
     let answers = within("the base rows", put(&server, base))
         .await
         .expect("a valid stream is written");
@@ -97,11 +101,15 @@ fn numbered_rows(prefix: &str, from: usize, count: usize) -> RecordBatch {
         ),
         (
             "n",
-            Arc::new(Int64Array::from_iter_values(numbers.clone().map(|i| i as i64))),
+            Arc::new(Int64Array::from_iter_values(
+                numbers.clone().map(|i| i as i64),
+            )),
         ),
         (
             "score",
-            Arc::new(Float64Array::from_iter_values(numbers.map(|i| i as f64 / 4.0))),
+            Arc::new(Float64Array::from_iter_values(
+                numbers.map(|i| i as f64 / 4.0),
+            )),
         ),
         ("tags", Arc::new(tags.finish())),
     ];
@@ -301,8 +309,7 @@ fn entities() -> RecordBatch {
         (
             "event_time",
             Arc::new(
-                TimestampMicrosecondArray::from(vec![day_after; ENTITY_ROWS])
-                    .with_timezone("UTC"),
+                TimestampMicrosecondArray::from(vec![day_after; ENTITY_ROWS]).with_timezone("UTC"),
             ),
         ),
         (

@@ -1,6 +1,6 @@
 //! The offline tier end to end: writes reach Parquet in the documented
 //! layout exactly once, SQL sees every acknowledged write at once, deletes
-//! and schema changes show up as REFERENCE sections 6 and 7 say.
+//! and schema changes show up as docs/reference.md sections 6 and 7 say.
 
 use almanac_client::proto as pb;
 use almanac_client::values::{feature, scalar};

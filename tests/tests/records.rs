@@ -1,4 +1,4 @@
-//! PutRecord and GetRecord against the real server (REFERENCE section 4).
+//! PutRecord and GetRecord against the real server (docs/reference.md section 4).
 
 use almanac_client::proto as pb;
 use almanac_client::values::{feature, get, null, text};

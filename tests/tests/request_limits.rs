@@ -137,3 +137,84 @@ async fn batch_get_returns_what_fits_and_the_rest_unprocessed() {
     expected.sort();
     assert_eq!(found, expected);
 }
+
+/// A dataset exchange takes its query slot before its entity table comes
+/// in: a client that opens exchanges and never finishes sending them holds
+/// slots (and is bounded by them), instead of making the server hold any
+/// number of half-received tables in memory.
+#[tokio::test]
+async fn dataset_exchanges_wait_for_a_slot_before_their_table_is_received() {
+    use almanac_client::dataset::{DatasetRequest, FeatureSelection};
+    use arrow_flight::FlightData;
+    use arrow_flight::FlightDescriptor;
+    use arrow_flight::flight_service_client::FlightServiceClient;
+    use futures::StreamExt;
+
+    let server = TestServer::start_with(|config| {
+        config.sql.max_concurrent_queries = 1;
+        config.sql.queue_timeout = Duration::from_secs(1);
+    })
+    .await;
+    create_reviews(&server.client, "reviews").await;
+    let request = DatasetRequest {
+        features: vec![FeatureSelection {
+            group: "reviews".into(),
+            ..FeatureSelection::default()
+        }],
+        ..DatasetRequest::default()
+    };
+    let descriptor = FlightDescriptor::new_cmd(request.to_command());
+    let mut flight = FlightServiceClient::new(server.client.channel());
+
+    // The first exchange sends its command and then nothing more.
+    let (sender, stalled) = futures::channel::mpsc::unbounded::<FlightData>();
+    sender
+        .unbounded_send(FlightData::new().with_descriptor(descriptor.clone()))
+        .unwrap();
+    let mut first = flight.clone();
+    let first = tokio::spawn(async move { first.do_exchange(stalled).await });
+    // Once it holds the only slot, a query waits for the queue timeout and
+    // is refused.
+    let started = Instant::now();
+    let refused = loop {
+        match server.client.query("SELECT 1").await {
+            Ok(_) if started.elapsed() < Duration::from_secs(30) => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Ok(_) => panic!("the stalled exchange never took the slot"),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(refused.code(), Some(Code::ResourceExhausted), "{refused}");
+    assert!(
+        refused.to_string().contains("queries are running"),
+        "{refused}"
+    );
+    // So is a second exchange, before any of its table is read.
+    let second = flight
+        .do_exchange(futures::stream::iter([
+            FlightData::new().with_descriptor(descriptor)
+        ]))
+        .await;
+    let status = match second {
+        Err(status) => status,
+        Ok(response) => response
+            .into_inner()
+            .next()
+            .await
+            .expect("an answer")
+            .expect_err("refused"),
+    };
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
+    // The client gives up on the first exchange: its slot is free again.
+    drop(sender);
+    let _ = first.await;
+    let started = Instant::now();
+    while server.client.query("SELECT 1").await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the slot stays taken"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -105,7 +105,10 @@ impl Fixture {
                     !names_limit || error.to_string().to_lowercase().contains("limit"),
                     "{label}: the refusal does not name a limit: {error}"
                 );
-                eprintln!("{label}: refused in {elapsed:?}: {}", excerpt(&error.to_string()));
+                eprintln!(
+                    "{label}: refused in {elapsed:?}: {}",
+                    excerpt(&error.to_string())
+                );
             }
         }
         self.server.assert_alive(label).await;
@@ -126,7 +129,8 @@ impl Fixture {
             if i == 0 {
                 self.must_return(&label, &sql, &expected).await;
             } else {
-                self.answered(&label, &sql, Some(expected.as_slice()), true).await;
+                self.answered(&label, &sql, Some(expected.as_slice()), true)
+                    .await;
             }
         }
     }
@@ -218,7 +222,10 @@ async fn nested_queries_are_answered() {
     let fixture = Fixture::start().await;
     fixture
         .sweep("nested scalar subqueries", &NESTING_DEPTHS, |n| {
-            (format!("SELECT {}", nest("(SELECT ", "1", ")", n)), "1".into())
+            (
+                format!("SELECT {}", nest("(SELECT ", "1", ")", n)),
+                "1".into(),
+            )
         })
         .await;
     fixture
@@ -357,12 +364,12 @@ fn status_kib(field: &str) -> u64 {
 async fn huge_values_stay_within_memory() {
     let fixture = Fixture::start().await;
     let cases = [
-        (
-            "SELECT length(repeat('x', 1000000000))",
-            "1000000000",
-        ),
+        ("SELECT length(repeat('x', 1000000000))", "1000000000"),
         ("SELECT length(lpad('', 2000000000, 'ab'))", "2000000000"),
-        ("SELECT cardinality(array_repeat(1, 300000000))", "300000000"),
+        (
+            "SELECT cardinality(array_repeat(1, 300000000))",
+            "300000000",
+        ),
         (
             "SELECT encode(sha256(repeat('x', 1500000000)), 'hex')",
             "b1648fd5a3aee1f61a9f0c701c2e6ee2f4f17d7ecb81a02d0421ed347392b018",

@@ -1,10 +1,13 @@
 //! Time travel against a brute-force model: random histories with ties on
 //! event time (across calls and within one batch), delete markers and
 //! out-of-order event times, partly flushed to Parquet and partly still in
-//! the log, queried at and around every event time.
+//! the log, queried at and around every event time. The server's clock
+//! steps back now and then, so a later call can carry an earlier
+//! `api_invocation_time`: ties still go to the version committed last, as
+//! online.
 
 use almanac_client::proto as pb;
-use almanac_tests::fixtures::{batch_entry, review};
+use almanac_tests::fixtures::{batch_entry, review, stars};
 use almanac_tests::sql::query;
 use almanac_tests::{TestServer, with_flushes};
 use almanac_types::time::format_iso8601;
@@ -20,6 +23,9 @@ enum Op {
     Delete(u8, i64),
     /// Gives the flusher time to move what is in the log to Parquet.
     Pause,
+    /// Steps the server's clock back an hour, as a wall clock corrected
+    /// by NTP does.
+    ClockBack,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -28,6 +34,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => prop::collection::vec(version, 1..4).prop_map(Op::Batch),
         1 => (0u8..4, 0i64..6).prop_map(|(id, hour)| Op::Delete(id, hour)),
         1 => Just(Op::Pause),
+        1 => Just(Op::ClockBack),
     ]
 }
 
@@ -85,7 +92,26 @@ async fn check(ops: Vec<Op>) {
                 history.push((id, BASE + hour * HOUR, None));
             }
             Op::Pause => tokio::time::sleep(std::time::Duration::from_millis(120)).await,
+            Op::ClockBack => server.clock.advance(-HOUR),
         }
+    }
+    // Online, the latest version of each id (ties to the one committed
+    // last) is the record GetRecord returns, unless it is a delete marker.
+    let latest = expected(&history, i64::MAX);
+    for id in 0u8..4 {
+        let record_id = format!("r{id}");
+        let online = stars(
+            &server
+                .client
+                .get_record("reviews", &record_id, &[])
+                .await
+                .unwrap(),
+        );
+        let offline = latest
+            .iter()
+            .find(|row| row[0] == record_id)
+            .map(|row| row[1].parse::<i64>().unwrap());
+        assert_eq!(online, offline, "GetRecord {record_id}\n{history:?}");
     }
     for hour in -1..7 {
         for instant in [BASE + hour * HOUR - 1, BASE + hour * HOUR] {

@@ -50,8 +50,8 @@ fn run_timed(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Output, Durati
     let started = Instant::now();
     let mut child = Command::new(ALMANAC)
         .args(args)
-        .envs(env.iter().copied())
         .env_remove("ALMANAC_ENDPOINT")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -166,7 +166,14 @@ fn a_query_whose_first_row_takes_longer_than_the_timeout_fails() {
     // The schema comes at once; the one row only after summing 10^11
     // numbers, long after the timeout.
     let sql = "SELECT sum(value % 7) AS s FROM range(0, 100000000000)";
-    let args = ["query", sql, "--endpoint", server.endpoint.as_str(), "--timeout", "1s"];
+    let args = [
+        "query",
+        sql,
+        "--endpoint",
+        server.endpoint.as_str(),
+        "--timeout",
+        "1s",
+    ];
     let error = fail_timed(work.path(), &args, &[]);
     assert_eq!(
         error,
@@ -177,7 +184,10 @@ fn a_query_whose_first_row_takes_longer_than_the_timeout_fails() {
     );
     // The server is fine, and a query that streams at once is not cut
     // short.
-    let output = server.succeed(work.path(), &["query", "SELECT 1 AS one", "--timeout", "1s"]);
+    let output = server.succeed(
+        work.path(),
+        &["query", "SELECT 1 AS one", "--timeout", "1s"],
+    );
     assert_eq!(output, "one\n1\n");
 }
 

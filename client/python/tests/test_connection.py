@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+import pyarrow.flight as flight
 
 import almanac
 from almanac.client import flight_location
@@ -99,17 +100,42 @@ def test_https_to_a_plain_text_server_fails_the_tls_handshake(url):
     assert "handshake" in message.lower(), message
 
 
-def test_each_call_gets_the_timeout(url):
-    # A deadline that has passed before the call is made: the server is
-    # up (the client connects), but no answer can come in time.
-    with almanac.Client(url, timeout=1e-6) as client:
-        started = time.monotonic()
-        with pytest.raises(almanac.DeadlineExceeded) as caught:
-            client.list_feature_groups()
-        assert time.monotonic() - started < PATIENCE
-        assert caught.value.message == f"no answer from {url} within 1e-06s (timeout)"
-        with pytest.raises(almanac.DeadlineExceeded, match=r"within 1e-06s \(timeout\)"):
-            client.query("SELECT 1")
+class StallingServer(flight.FlightServerBase):
+    """A real Flight server that answers the client's first call (the
+    connection check, ListActions) at once and then sits on every other
+    call for far longer than the client's timeout."""
+
+    def __init__(self):
+        super().__init__("grpc+tcp://127.0.0.1:0")
+        self.released = threading.Event()
+
+    def list_actions(self, context):
+        return []
+
+    def do_action(self, context, action):
+        self.released.wait(PATIENCE)
+        return []
+
+    def get_flight_info(self, context, descriptor):
+        self.released.wait(PATIENCE)
+        raise flight.FlightUnavailableError("released")
+
+
+def test_each_call_gets_the_timeout():
+    server = StallingServer()
+    url = "http://127.0.0.1:%d" % server.port
+    try:
+        with almanac.Client(url, timeout=1) as client:
+            for call in [client.list_feature_groups, lambda: client.query("SELECT 1")]:
+                started = time.monotonic()
+                with pytest.raises(almanac.DeadlineExceeded) as caught:
+                    call()
+                elapsed = time.monotonic() - started
+                assert 0.9 <= elapsed < PATIENCE
+                assert caught.value.message == f"no answer from {url} within 1s (timeout)"
+    finally:
+        server.released.set()
+        server.shutdown()
 
 
 def test_a_query_whose_rows_are_slower_than_the_timeout_fails(url):

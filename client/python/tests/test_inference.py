@@ -122,8 +122,8 @@ def test_hand_written_definitions():
         normalize_feature_definitions([("flag", "Boolean")])
 
 
-def test_create_feature_group_needs_columns_or_definitions():
-    client = almanac.Client("127.0.0.1:1")  # never called
-    with pytest.raises(ValueError):
-        client.create_feature_group("g", record_identifier="id", event_time="t")
-    client.close()
+def test_create_feature_group_needs_columns_or_definitions(url):
+    # Refused by the client before any call is made.
+    with almanac.Client(url) as client:
+        with pytest.raises(ValueError):
+            client.create_feature_group("g", record_identifier="id", event_time="t")

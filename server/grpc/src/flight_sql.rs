@@ -600,8 +600,15 @@ impl FlightSqlService for FlightSqlEndpoint {
             })?;
         let dataset = DatasetRequest::from_command(&command)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        // A slot first: entity tables are held in memory, so no more are
+        // received at once than builds may run.
+        let admission = self.sql.admit_dataset().await.map_err(sql_status)?;
         let started = std::time::Instant::now();
-        let entities = self.receive_entities(first, input).await?;
+        let entities = self
+            .sql
+            .receive_within(&admission, self.receive_entities(first, input))
+            .await
+            .map_err(sql_status)??;
         tracing::debug!(
             rows = entities.rows(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -609,7 +616,7 @@ impl FlightSqlService for FlightSqlEndpoint {
         );
         let result = self
             .sql
-            .build_dataset(&dataset, entities)
+            .build_dataset(admission, &dataset, entities)
             .await
             .map_err(sql_status)?;
         Ok(self.encode(result.schema, result.batches))

@@ -84,7 +84,7 @@ pub async fn serve(
 
     let (stop_background, background_stopped) = watch::channel(false);
     let purge = runtimes
-        .background
+        .background()
         .spawn(almanac_online::ttl::run_purge_loop(
             Arc::clone(&engine),
             config.ttl_purge_interval,
@@ -98,7 +98,7 @@ pub async fn serve(
     let flush_status = flusher.status();
     let leases = flusher.leases();
     let (stop_flusher, flusher_stopped) = watch::channel(false);
-    let flusher = runtimes.background.spawn(flusher.run(
+    let flusher = runtimes.background().spawn(flusher.run(
         async move {
             let mut stopped = flusher_stopped;
             let _ = stopped.wait_for(|&stop| stop).await;
@@ -116,13 +116,13 @@ pub async fn serve(
         offline.clone(),
         config.sql.clone(),
         leases,
-        runtimes.query.handle().clone(),
+        runtimes.query().clone(),
     );
     let endpoint = FlightSqlEndpoint::new(
         sql.clone(),
         Arc::clone(&engine),
         handlers,
-        runtimes.background.handle().clone(),
+        runtimes.background().clone(),
     )
     .with_max_message_bytes(config.max_message_bytes);
     let flight = FlightServiceServer::new(endpoint)
@@ -161,7 +161,7 @@ pub async fn serve(
     let _ = purge.await;
     let _ = stop_flusher.send(true);
     let _ = flusher.await;
-    runtimes.shut_down();
+    drop(runtimes);
     engine.shutdown();
     tracing::info!("almanac stopped");
     Ok(result?)

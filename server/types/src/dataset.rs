@@ -128,10 +128,89 @@ impl FeatureSelection {
 
 /// Reads a look-back such as `2h`, `90min`, `7days` or `1h 30m`.
 pub fn parse_look_back(text: &str) -> Result<i64> {
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|e| invalid!("'{text}' is not a duration such as 2h, 30m or 7d ({e})"))?;
-    i64::try_from(duration.as_micros())
-        .map_err(|_| invalid!("'{text}' is longer than any time Almanac stores"))
+    let not_a_duration = || invalid!("'{text}' is not a duration such as 2h, 30m or 7d");
+    let too_long = || invalid!("'{text}' is longer than any time Almanac stores");
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(not_a_duration());
+    }
+    // Nanoseconds in u128: no sum of terms that passes the check below
+    // can overflow it.
+    let mut total: u128 = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(not_a_duration)?;
+        let (number, after) = rest.split_at(digits);
+        let after = after.trim_start();
+        let unit_end = after
+            .find(|c: char| c.is_whitespace() || c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_end);
+        let unit_nanos = unit_nanos(unit).ok_or_else(|| {
+            invalid!("'{text}' is not a duration such as 2h, 30m or 7d (unknown unit '{unit}')")
+        })?;
+        total = total
+            .checked_add(term_nanos(number, unit_nanos).ok_or_else(not_a_duration)?)
+            .ok_or_else(too_long)?;
+        if total / 1_000 > i64::MAX as u128 {
+            return Err(too_long());
+        }
+        rest = after.trim_start();
+    }
+    Ok((total / 1_000) as i64)
+}
+
+/// Nanoseconds in a unit of a look-back: the units of humantime's
+/// durations, which clients such as the CLI use.
+fn unit_nanos(unit: &str) -> Option<u128> {
+    const SECOND: u128 = 1_000_000_000;
+    Some(match unit {
+        "nsec" | "ns" | "nanos" => 1,
+        "usec" | "us" | "µs" | "micros" => 1_000,
+        "msec" | "ms" | "millis" => 1_000_000,
+        "seconds" | "second" | "secs" | "sec" | "s" => SECOND,
+        "minutes" | "minute" | "mins" | "min" | "m" => 60 * SECOND,
+        "hours" | "hour" | "hrs" | "hr" | "h" => 3_600 * SECOND,
+        "days" | "day" | "d" => 86_400 * SECOND,
+        "weeks" | "week" | "wks" | "wk" | "w" => 7 * 86_400 * SECOND,
+        "months" | "month" | "M" => 2_630_016 * SECOND,
+        "years" | "year" | "yrs" | "yr" | "y" => 31_557_600 * SECOND,
+        _ => return None,
+    })
+}
+
+/// `number` (digits, optionally a fraction) of a unit of `unit_nanos`, in
+/// nanoseconds (the fraction's remainder dropped); None when it is not a
+/// number or is far over any time Almanac stores.
+fn term_nanos(number: &str, unit_nanos: u128) -> Option<u128> {
+    let (whole, fraction) = match number.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (number, ""),
+    };
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Over 20 digits, even of nanoseconds, is past any time Almanac stores.
+    if whole.len() > 20 {
+        return None;
+    }
+    let whole: u128 = whole.parse().ok()?;
+    let fraction = &fraction[..fraction.len().min(18)];
+    let fraction_nanos = if fraction.is_empty() {
+        0
+    } else {
+        let numerator: u128 = fraction.parse().ok()?;
+        numerator * unit_nanos / 10u128.pow(fraction.len() as u32)
+    };
+    whole.checked_mul(unit_nanos)?.checked_add(fraction_nanos)
 }
 
 #[cfg(test)]
@@ -155,7 +234,23 @@ mod tests {
         assert_eq!(parse_look_back("2h").unwrap(), 7_200_000_000);
         assert_eq!(parse_look_back("1h 30m").unwrap(), 5_400_000_000);
         assert_eq!(parse_look_back("1us").unwrap(), 1);
+        assert_eq!(parse_look_back("2h30m").unwrap(), 9_000_000_000);
+        assert_eq!(parse_look_back("1.5s").unwrap(), 1_500_000);
+        assert_eq!(parse_look_back("7days").unwrap(), 604_800_000_000);
+        assert_eq!(parse_look_back("0").unwrap(), 0);
         assert!(parse_look_back("soon").is_err());
+        assert!(parse_look_back("").is_err());
+        assert!(parse_look_back("5").is_err());
+        assert!(parse_look_back("1.s").is_err());
+        assert!(parse_look_back(".5s").is_err());
+        assert!(parse_look_back("5 parsecs").is_err());
+        assert_eq!(parse_look_back(" 1 h 2 m ").unwrap(), 3_720_000_000);
+        // Once a panic in humantime, now a clear refusal.
+        let error = parse_look_back("18446744073709551615s 0s 1000ms").unwrap_err();
+        assert!(
+            error.to_string().contains("longer than any time"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -263,9 +263,28 @@ fn parse_json_list(name: &str, feature_type: FeatureType, text: &str) -> Result<
     };
     Ok(match feature_type {
         FeatureType::Integral => Value::IntegralList(serde_json::from_str(text).map_err(bad)?),
-        FeatureType::Fractional => Value::FractionalList(serde_json::from_str(text).map_err(bad)?),
+        FeatureType::Fractional => {
+            let approximate: Vec<f64> = serde_json::from_str(text).map_err(bad)?;
+            Value::FractionalList(exact_numbers(text).unwrap_or(approximate))
+        }
         FeatureType::String => Value::StringList(serde_json::from_str(text).map_err(bad)?),
     })
+}
+
+/// The numbers of `text`, a JSON array of numbers that serde_json has
+/// accepted, each parsed by the standard library, which rounds correctly:
+/// serde_json's own parsing (without its `float_roundtrip` feature) can be
+/// one unit in the last place off for long numbers, so a value would not
+/// read back from its own text.
+fn exact_numbers(text: &str) -> Option<Vec<f64>> {
+    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?.trim();
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|number| number.trim().parse::<f64>().ok())
+        .collect()
 }
 
 fn check_collection(definition: &FeatureDefinition, value: &Value) -> Result<()> {

@@ -6,8 +6,8 @@
 //! spilling sort. A single cursor walks the versions forward while the
 //! entity rows are read: the last version passed at or before an entity
 //! row's time is the one that counts, except that among versions with the
-//! same event time the one that arrived last (the later
-//! api_invocation_time, then write_time) wins. Every version is looked at
+//! same event time the one committed last (the later write_time, as
+//! online) wins. Every version is looked at
 //! once, nothing fans out, and only the batches that output rows point
 //! into are kept.
 
@@ -40,10 +40,9 @@ pub const ENTITY_TIME: usize = 2;
 /// follow from [`FIRST_FEATURE`].
 pub const VERSION_ID: usize = 0;
 pub const VERSION_TIME: usize = 1;
-pub const VERSION_API_TIME: usize = 2;
-pub const VERSION_WRITE_TIME: usize = 3;
-pub const VERSION_DELETED: usize = 4;
-pub const FIRST_FEATURE: usize = 5;
+pub const VERSION_WRITE_TIME: usize = 2;
+pub const VERSION_DELETED: usize = 3;
+pub const FIRST_FEATURE: usize = 4;
 
 /// For each entity row, the features of the version that was current at
 /// its time. Output: the entity row number, then the features.
@@ -340,7 +339,6 @@ struct VersionBatch {
     slot: usize,
     ids: Keys,
     times: TimestampMicrosecondArray,
-    api_times: TimestampMicrosecondArray,
     write_times: TimestampMicrosecondArray,
     deleted: BooleanArray,
     position: usize,
@@ -358,9 +356,9 @@ struct Current {
     row: usize,
     ids: Keys,
     time: i64,
-    /// (api_invocation_time, write_time): which of two versions with the
+    /// write_time: which of two versions with the
     /// same event time arrived last.
-    arrival: (i64, i64),
+    arrival: i64,
     deleted: bool,
 }
 
@@ -442,7 +440,6 @@ impl Merge {
                             slot: self.sources.len(),
                             ids: Keys::new(batch.column(VERSION_ID))?,
                             times: batch.column(VERSION_TIME).as_primitive().clone(),
-                            api_times: batch.column(VERSION_API_TIME).as_primitive().clone(),
                             write_times: batch.column(VERSION_WRITE_TIME).as_primitive().clone(),
                             deleted: batch.column(VERSION_DELETED).as_boolean().clone(),
                             position: 0,
@@ -501,10 +498,7 @@ impl Merge {
                             row: position,
                             ids: cursor.ids.clone(),
                             time: cursor.times.value(position),
-                            arrival: (
-                                cursor.api_times.value(position),
-                                cursor.write_times.value(position),
-                            ),
+                            arrival: cursor.write_times.value(position),
                             deleted: cursor.deleted.is_valid(position)
                                 && cursor.deleted.value(position),
                         })

@@ -2,10 +2,10 @@
 //! an event time) and each selected group, the features of the version
 //! that was current at the row's time, with no leakage from the future.
 //!
-//! The rules (REFERENCE section 8): the version with the row's id and the
+//! The rules (docs/reference.md section 8): the version with the row's id and the
 //! latest event time at or before the row's time, within the group's
 //! look-back if one is given, written at or before `written_before` if
-//! given; ties on event time go to the version that arrived last. A
+//! given; ties on event time go to the version committed last. A
 //! delete marker, or no such version, gives nulls; a null feature of the
 //! chosen version stays null. Exactly one output row per entity row, in
 //! the entity table's order, entity columns first; a feature is prefixed

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use almanac_offline::schema::{API_INVOCATION_TIME, IS_DELETED, WRITE_TIME};
+use almanac_offline::schema::{IS_DELETED, WRITE_TIME};
 use arrow::array::{AsArray, Decimal128Array};
 use arrow::compute::SortOptions;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit, TimestampMicrosecondType};
@@ -53,7 +53,6 @@ pub struct GroupJoin {
 /// Version columns the join reads, under names no feature can have.
 const VERSION_ID: &str = "__almanac_id";
 const VERSION_TIME: &str = "__almanac_event_time";
-const VERSION_API_TIME: &str = "__almanac_api_time";
 const VERSION_WRITE_TIME: &str = "__almanac_write_time";
 const VERSION_DELETED: &str = "__almanac_deleted";
 const VERSION_KEY: &str = "__almanac_version_key";
@@ -119,7 +118,6 @@ pub async fn group_plan(
     let mut wanted: Vec<&str> = vec![
         &group.record_identifier,
         &group.event_time,
-        API_INVOCATION_TIME,
         WRITE_TIME,
         IS_DELETED,
     ];
@@ -141,10 +139,6 @@ pub async fn group_plan(
         (
             column(&scan_schema, &group.event_time)?,
             VERSION_TIME.to_owned(),
-        ),
-        (
-            column(&scan_schema, API_INVOCATION_TIME)?,
-            VERSION_API_TIME.to_owned(),
         ),
         (
             column(&scan_schema, WRITE_TIME)?,
