@@ -355,7 +355,7 @@ async fn corrupted_dataset_exchanges_are_answered_or_refused() {
         Exchanged::Garbage(error) => panic!("a valid exchange came back broken: {error}"),
     }
 
-    let seed = seed(0xda7a_5e7);
+    let seed = seed(0x0da7_a5e7);
     let mut rng = Rng::new(seed);
     let (mut answered, mut refused) = (0, 0);
     for i in 0..ITERATIONS {

@@ -691,10 +691,10 @@ proptest! {
         // clients use to write them.
         if !text.contains('.') && every_number_has_a_unit(&text) {
             let theirs = std::panic::catch_unwind(|| humantime::parse_duration(text.trim()));
-            if let Ok(Ok(duration)) = theirs {
-                if let Ok(micros) = i64::try_from(duration.as_micros()) {
-                    prop_assert_eq!(parsed, Ok(micros), "{:?}", text);
-                }
+            if let Ok(Ok(duration)) = theirs
+                && let Ok(micros) = i64::try_from(duration.as_micros())
+            {
+                prop_assert_eq!(parsed, Ok(micros), "{:?}", text);
             }
         }
     }
