@@ -32,17 +32,18 @@ pub type Result<T, E = SqlError> = std::result::Result<T, E>;
 impl From<DataFusionError> for SqlError {
     fn from(error: DataFusionError) -> Self {
         let message = error.to_string();
-        match error.find_root() {
+        let root = error.find_root();
+        match root {
             DataFusionError::SQL(..)
             | DataFusionError::Plan(_)
             | DataFusionError::SchemaError(..)
             | DataFusionError::NotImplemented(_)
             | DataFusionError::Configuration(_)
             | DataFusionError::Execution(_)
-            | DataFusionError::ArrowError(..) => SqlError::Invalid(clean(&message)),
+            | DataFusionError::ArrowError(..) => SqlError::Invalid(clean(root)),
             DataFusionError::ResourcesExhausted(_) => SqlError::OverLimit(format!(
                 "the query needs more memory than its limit allows: {}",
-                clean(&message)
+                clean(root)
             )),
             DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => {
                 SqlError::Unavailable(message)
@@ -56,17 +57,18 @@ impl From<DataFusionError> for SqlError {
                 Some(SqlError::Internal(m)) => SqlError::Internal(m.clone()),
                 // Other external errors come from functions refusing their
                 // input (an invalid regular expression, a bad format).
-                None => SqlError::Invalid(clean(&message)),
+                None => SqlError::Invalid(clean(root)),
             },
             _ => SqlError::Internal(message),
         }
     }
 }
 
-/// DataFusion prefixes messages with the error kind ("Error during
-/// planning: ..."); users need only what follows.
-fn clean(message: &str) -> String {
-    message.trim().to_owned()
+/// What went wrong, from the innermost error: DataFusion prefixes its
+/// messages with the error kind ("Error during planning: ...") and wraps
+/// them in context; users need only the cause itself.
+fn clean(root: &DataFusionError) -> String {
+    root.message().trim().to_owned()
 }
 
 impl From<arrow::error::ArrowError> for SqlError {
@@ -87,12 +89,65 @@ impl From<almanac_types::Error> for SqlError {
 
 impl From<almanac_online::StoreError> for SqlError {
     fn from(error: almanac_online::StoreError) -> Self {
-        SqlError::Unavailable(error.to_string())
+        use almanac_online::StoreError as E;
+        let message = error.to_string();
+        match error {
+            // A group deleted while the query was being planned.
+            E::GroupNotFound(_) => SqlError::NotFound(message),
+            E::Invalid(_) | E::OverLimit(_) | E::GroupExists(_) | E::FailedPrecondition(_) => {
+                SqlError::Invalid(message)
+            }
+            E::TooLarge(_) => SqlError::OverLimit(message),
+            E::Storage(_) | E::Io(_) | E::ShuttingDown => SqlError::Unavailable(message),
+            E::Corrupt(_) => SqlError::Internal(message),
+        }
     }
 }
 
 impl From<SqlError> for DataFusionError {
     fn from(error: SqlError) -> Self {
         DataFusionError::External(Box::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_keep_the_cause_without_datafusion_prefixes() {
+        let error = DataFusionError::Plan("table 'x' not found".into()).context("planning");
+        assert!(error.to_string().contains("Error during planning: "));
+        match SqlError::from(error) {
+            SqlError::Invalid(message) => assert_eq!(message, "table 'x' not found"),
+            other => panic!("{other:?}"),
+        }
+        let error = DataFusionError::ResourcesExhausted("pool is full".into());
+        match SqlError::from(error) {
+            SqlError::OverLimit(message) => assert_eq!(
+                message,
+                "the query needs more memory than its limit allows: pool is full"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn engine_errors_keep_their_class() {
+        use almanac_online::StoreError;
+        let class = |error: StoreError| match SqlError::from(error) {
+            SqlError::Invalid(_) => "invalid",
+            SqlError::NotFound(_) => "not found",
+            SqlError::ReadOnly(_) => "read-only",
+            SqlError::OverLimit(_) => "over limit",
+            SqlError::Unavailable(_) => "unavailable",
+            SqlError::Internal(_) => "internal",
+        };
+        assert_eq!(class(StoreError::GroupNotFound("g".into())), "not found");
+        assert_eq!(class(StoreError::Invalid("bad".into())), "invalid");
+        assert_eq!(class(StoreError::TooLarge("big".into())), "over limit");
+        assert_eq!(class(StoreError::ShuttingDown), "unavailable");
+        assert_eq!(class(StoreError::Io("disk".into())), "unavailable");
+        assert_eq!(class(StoreError::Corrupt("bytes".into())), "internal");
     }
 }

@@ -112,9 +112,8 @@ impl TableProvider for GroupTable {
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         let mut files: Vec<PartitionedFile> = Vec::new();
         for (path, meta) in &view.files {
-            let Some(meta) = FileMeta::decode(meta) else {
-                return Err(SqlError::Internal(format!("unreadable file entry for {path}")).into());
-            };
+            let meta = FileMeta::decode(path, meta)
+                .map_err(|error| SqlError::Internal(error.to_string()))?;
             if event_bounds.overlaps(meta.min_event_micros, meta.max_event_micros)
                 && write_bounds.overlaps(meta.min_write_micros, meta.max_write_micros)
             {

@@ -16,6 +16,7 @@ def main(uri: str) -> None:
     with flight_sql.connect(uri) as connection:
         info = connection.adbc_get_info()
         seen["vendor_name"] = info.get("vendor_name")
+        seen["vendor_arrow_version"] = info.get("vendor_arrow_version")
         objects = connection.adbc_get_objects(depth="tables").read_all().to_pylist()
         seen["tables"] = sorted(
             f"{catalog['catalog_name']}.{schema['db_schema_name']}.{table['table_name']}"

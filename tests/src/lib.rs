@@ -224,10 +224,9 @@ impl TestServer {
         Self::launch(config, clock, data_dir).await
     }
 
-    /// Stops the server.
-    pub async fn stop(mut self) -> PathBuf {
+    /// Stops the server in order; its data directory goes with it.
+    pub async fn stop(mut self) {
         self.halt().await;
-        self.config.data_dir.clone()
     }
 }
 

@@ -8,7 +8,8 @@ PutResult whose ``app_metadata`` is JSON::
      "failed_rows": [{"index": i, "reason": "..."}]}
 
 ``k`` counts the call's batches from 0 and ``i`` is the row within that
-batch. Each row has PutRecord semantics; a bad row fails alone, with its
+batch. Failed rows are listed up to a size budget; ``failed_rows_unlisted``
+(absent when 0) counts the rest. Each row has PutRecord semantics; a bad row fails alone, with its
 reason. A call-wide problem (an unknown column, no identifier or
 event-time column) fails the whole call.
 
@@ -65,17 +66,22 @@ class IngestResult:
             for Arrow input) and ``reason``; a list of such dicts when
             pandas is not installed.
         seconds: wall-clock time the ingest took.
+        failed_rows_unlisted: rejected rows missing from ``failed_rows``:
+            the server lists a batch's failed rows up to a size budget and
+            counts the rest (send smaller batches to see them all).
     """
 
     rows: int
     rows_written: int
     failed_rows: Any
     seconds: float
+    failed_rows_unlisted: int = 0
 
     def __repr__(self) -> str:
         return (
             f"IngestResult(rows={self.rows}, rows_written={self.rows_written}, "
-            f"failed_rows={len(self.failed_rows)}, seconds={self.seconds:.3f})"
+            f"failed_rows={len(self.failed_rows)}, "
+            f"failed_rows_unlisted={self.failed_rows_unlisted}, seconds={self.seconds:.3f})"
         )
 
 
@@ -118,11 +124,13 @@ def _send(
     part: _Part,
     batch_rows: int,
     stop: threading.Event,
-) -> Tuple[int, List[Tuple[int, str]]]:
+) -> Tuple[int, List[Tuple[int, str]], int]:
     """Writes one part, a batch per DoPut call, in order; returns the rows
-    written and the failed rows as (table row, reason)."""
+    written, the failed rows as (table row, reason) and how many more
+    failed rows the server counted without listing them."""
     descriptor = flight.FlightDescriptor.for_path(group)
     written = 0
+    unlisted = 0
     failed: List[Tuple[int, str]] = []
     start = 0
     for batch in part.table.to_batches(max_chunksize=batch_rows):
@@ -132,10 +140,11 @@ def _send(
             continue
         result = _put(connection, descriptor, batch)
         written += int(result.get("rows_written", 0))
+        unlisted += int(result.get("failed_rows_unlisted", 0))
         for row in result.get("failed_rows") or []:
             failed.append((part.table_row(start + int(row["index"])), str(row.get("reason", ""))))
         start += batch.num_rows
-    return written, failed
+    return written, failed, unlisted
 
 
 def _put(connection: Connection, descriptor: flight.FlightDescriptor, batch: pa.RecordBatch) -> Dict[str, Any]:
@@ -202,6 +211,7 @@ def ingest_table(
     parts = _partition(table, description.get("record_identifier_feature_name"), streams)
     stop = threading.Event()
     written = 0
+    unlisted = 0
     failed: List[Tuple[int, str]] = []
     first_error: Optional[BaseException] = None
     with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="almanac-ingest") as pool:
@@ -211,12 +221,14 @@ def ingest_table(
         stop.set()
         for future in futures:
             try:
-                part_written, part_failed = future.result()
+                part_written, part_failed, part_unlisted = future.result()
             except BaseException as error:
                 first_error = first_error or error
                 continue
             written += part_written
             failed.extend(part_failed)
+            unlisted += part_unlisted
     if first_error is not None:
         raise first_error
-    return IngestResult(rows, written, _failed_rows_output(failed, index), time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return IngestResult(rows, written, _failed_rows_output(failed, index), seconds, unlisted)

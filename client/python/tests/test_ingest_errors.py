@@ -62,6 +62,7 @@ def test_bad_rows_are_reported_by_index_label(client, new_group):
 
     assert result.rows == len(labels)
     assert result.rows_written == len(labels) - len(bad)
+    assert result.failed_rows_unlisted == 0
     failed = result.failed_rows
     assert list(failed.columns) == ["index", "reason"]
     assert failed["index"].tolist() == sorted(bad)

@@ -35,11 +35,10 @@ fn coalesce(
     batches: Vec<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, ClientError> {
     let mut coalescer = BatchCoalescer::new(Arc::clone(schema), SEND_BATCH_ROWS);
-    let arrow_error = |e: arrow::error::ArrowError| ClientError::Flight(e.to_string());
     for batch in batches {
-        coalescer.push_batch(batch).map_err(arrow_error)?;
+        coalescer.push_batch(batch)?;
     }
-    coalescer.finish_buffered_batch().map_err(arrow_error)?;
+    coalescer.finish_buffered_batch()?;
     Ok(std::iter::from_fn(|| coalescer.next_completed_batch()).collect())
 }
 

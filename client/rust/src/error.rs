@@ -26,6 +26,10 @@ pub enum ClientError {
     /// A Flight stream could not be decoded.
     #[error("flight: {0}")]
     Flight(String),
+    /// Arrow data the caller passed could not be processed (a column that
+    /// does not cast, batches that do not concatenate).
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
     /// The server answered with an error status.
     #[error("{}: {}", code_name(.0.code()), .0.message())]
     Status(tonic::Status),

@@ -28,6 +28,13 @@ pub fn bounded_message(message: String) -> String {
     )
 }
 
+/// For `map_err`: a fault of the server itself while `doing` something
+/// (encoding a schema, joining a blocking task) is INTERNAL, and says what
+/// the server was doing.
+pub fn internal<E: std::fmt::Display>(doing: &'static str) -> impl FnOnce(E) -> Status {
+    move |error| Status::internal(bounded_message(format!("{doing}: {error}")))
+}
+
 /// The gRPC status of an engine error.
 pub fn to_status(error: StoreError) -> Status {
     let message = bounded_message(error.to_string());
@@ -37,7 +44,9 @@ pub fn to_status(error: StoreError) -> Status {
         StoreError::GroupNotFound(_) => Status::not_found(message),
         StoreError::GroupExists(_) => Status::already_exists(message),
         StoreError::FailedPrecondition(_) => Status::failed_precondition(message),
-        StoreError::Storage(_) | StoreError::ShuttingDown => Status::unavailable(message),
+        StoreError::Storage(_) | StoreError::Io(_) | StoreError::ShuttingDown => {
+            Status::unavailable(message)
+        }
         StoreError::Corrupt(_) => Status::data_loss(message),
     }
 }

@@ -155,9 +155,7 @@ impl Compactor {
             let mut partitions: BTreeMap<&str, Vec<(&str, FileMeta)>> = BTreeMap::new();
             let files = self.engine.offline_files(group.id)?;
             for (path, meta) in &files {
-                let Some(meta) = FileMeta::decode(meta) else {
-                    continue;
-                };
+                let meta = FileMeta::decode(path, meta)?;
                 if meta.bytes < self.config.small_file_bytes && data_file_range(path).is_some() {
                     partitions
                         .entry(partition_of(path))

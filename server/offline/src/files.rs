@@ -1,6 +1,7 @@
 //! What the file list remembers of each Parquet file: enough to prune by
 //! event time and write time without opening the file.
 
+use almanac_online::StoreError;
 use serde::{Deserialize, Serialize};
 
 /// The description of one offline file, kept in the engine's file list.
@@ -21,8 +22,16 @@ impl FileMeta {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        serde_json::from_slice(bytes).ok()
+    /// Decodes the entry of the file at `path`. An entry that does not
+    /// decode is corruption, and every reader treats it so: a query of the
+    /// group fails, and so does a compaction round, naming the file;
+    /// nothing skips it silently.
+    pub fn decode(path: &str, bytes: &[u8]) -> Result<Self, StoreError> {
+        serde_json::from_slice(bytes).map_err(|error| {
+            StoreError::Corrupt(format!(
+                "the file list's entry for {path} does not decode: {error}"
+            ))
+        })
     }
 }
 

@@ -74,6 +74,8 @@ pub struct OfflineFlusher {
     compactor: Compactor,
     /// Schema versions whose schema file is written, per group id.
     schema_files: HashMap<u64, u32>,
+    /// Groups to purge, by id, with the lease epoch their purge waits for.
+    purge_epochs: HashMap<u64, u64>,
 }
 
 /// How often the flusher checks whether the log has grown past `max_rows`.
@@ -97,6 +99,7 @@ impl OfflineFlusher {
             leases,
             compactor,
             schema_files: HashMap::new(),
+            purge_epochs: HashMap::new(),
         }
     }
 
@@ -153,9 +156,15 @@ impl OfflineFlusher {
                 || self.engine.unfinished_flush().ok().flatten().is_some()
                 || self.engine.unfinished_compaction().ok().flatten().is_some()
             {
+                let backlog = self.engine.offline_backlog_total();
                 if let Err(error) = self.round().await {
                     tracing::warn!(%error, "offline flush at shutdown failed; the log keeps the rest");
                     return;
+                }
+                if self.engine.offline_backlog_total() >= backlog {
+                    // Nothing moved (a compaction waits for a query to
+                    // drop its result): wait instead of spinning.
+                    tokio::time::sleep(POLL).await;
                 }
             }
         };
@@ -271,9 +280,18 @@ impl OfflineFlusher {
         Ok(())
     }
 
-    /// Deletes every object of groups deleted with `purge_offline`.
+    /// Deletes every object of groups deleted with `purge_offline`, once
+    /// the queries that may still read them have ended: those that started
+    /// before the purge was first seen (later ones cannot see the group).
     async fn purge_deleted_groups(&mut self) -> Result<()> {
         for stored in self.engine.groups_to_purge() {
+            let epoch = *self
+                .purge_epochs
+                .entry(stored.group.id)
+                .or_insert_with(|| self.leases.advance());
+            if !self.leases.released_before(epoch) {
+                continue;
+            }
             let prefix = self.store.root().group_dir(&stored.group);
             let objects: Vec<_> = self
                 .store
@@ -291,6 +309,7 @@ impl OfflineFlusher {
                 let _ = std::fs::remove_dir_all(dir);
             }
             self.engine.finish_offline_purge(stored.group.id).await?;
+            self.purge_epochs.remove(&stored.group.id);
             tracing::info!(group = %stored.group.name, "offline files purged");
         }
         Ok(())

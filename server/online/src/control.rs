@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use almanac_types::schema::{check_description, check_ttl};
+use almanac_types::schema::{check_description, ttl_setting};
 use almanac_types::{FeatureDefinition, FeatureGroup, FeatureGroupSpec, FeatureMetadata};
 use rocksdb::{Direction, IteratorMode};
 
@@ -20,7 +20,7 @@ use crate::writer::{CatalogChange, Command};
 #[derive(Debug, Clone, Default)]
 pub struct GroupUpdate {
     pub add_features: Vec<FeatureDefinition>,
-    /// `Some(None)` removes the default TTL.
+    /// `Some(None)` or `Some(Some(0))` removes the default TTL.
     pub default_ttl_seconds: Option<Option<u64>>,
     pub description: Option<String>,
 }
@@ -71,8 +71,7 @@ impl Engine {
             let current = catalog.get(&name)?;
             let mut group = current.with_added_features(update.add_features, &limits)?;
             if let Some(ttl) = update.default_ttl_seconds {
-                check_ttl(ttl)?;
-                group.default_ttl_seconds = ttl.filter(|&t| t > 0);
+                group.default_ttl_seconds = ttl_setting(ttl)?;
             }
             if let Some(description) = update.description {
                 check_description(&description, &limits)?;

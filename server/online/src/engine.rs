@@ -106,7 +106,7 @@ impl Engine {
     pub fn open(config: EngineConfig) -> Result<Self> {
         let path = config.data_dir.join("online");
         std::fs::create_dir_all(&path)
-            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", path.display())))?;
         let db = db::open(&path, config.block_cache_bytes)?;
         let catalog = Catalog::load(&db)?;
         let log_end = find_log_end(&db)?;
@@ -122,7 +122,7 @@ impl Engine {
         let writer_thread = std::thread::Builder::new()
             .name("almanac-writer".into())
             .spawn(move || writer.run(receiver))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             shared,
             limits: config.limits,

@@ -31,6 +31,10 @@ pub enum StoreError {
     /// Stored bytes could not be decoded.
     #[error("{0}")]
     Corrupt(String),
+    /// The local system refused something the engine needs (a directory,
+    /// a thread); the message says what.
+    #[error("{0}")]
+    Io(String),
     /// The engine is shutting down and takes no more writes.
     #[error("the store is shutting down")]
     ShuttingDown,

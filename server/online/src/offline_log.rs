@@ -6,7 +6,7 @@
 //! the single writer assigns them, so commit order equals key order.
 //!
 //! ```text
-//! u8      format (1)
+//! u8      format (2; entries written before write_time existed are 1)
 //! varint  group id
 //! bytes   group name
 //! zigzag  api_invocation_time, epoch microseconds

@@ -52,6 +52,12 @@ pub struct ListedRecord {
 /// Largest ListRecords page.
 pub const MAX_LIST_PAGE: usize = 1000;
 
+/// Stored entries one ListRecords page examines at most. Expired and
+/// (unless asked for) soft-deleted records are skipped, so without a bound
+/// a group of mostly deleted records would make one call walk all of them;
+/// with it, a page can come back short, even empty, with a token to go on.
+pub const MAX_LIST_SCAN: usize = 10_000;
+
 impl Engine {
     fn online_group(&self, name: &str) -> Result<std::sync::Arc<FeatureGroup>> {
         let group = self.group(name)?;
@@ -173,7 +179,9 @@ impl Engine {
     }
 
     /// A page of the record ids in the online store, in key order. The
-    /// token is the last id of the previous page.
+    /// token is the last id the previous page examined: a page that hit
+    /// [`MAX_LIST_SCAN`] before filling up ends early and carries a token
+    /// even when it holds no record.
     pub fn list_records(
         &self,
         group: &str,
@@ -197,33 +205,35 @@ impl Engine {
         let db = &self.shared.db;
         let now = self.now_micros();
         let mut page = Vec::new();
-        let mut more = false;
-        for item in db.iterator_cf_opt(
-            cf(db, CF_RECORDS),
-            options,
-            IteratorMode::From(&from, Direction::Forward),
-        ) {
+        // The id of the last entry examined, once the page stops early.
+        let mut resume_after: Option<Vec<u8>> = None;
+        let mut examined: Option<Vec<u8>> = None;
+        for (scanned, item) in db
+            .iterator_cf_opt(
+                cf(db, CF_RECORDS),
+                options,
+                IteratorMode::From(&from, Direction::Forward),
+            )
+            .enumerate()
+        {
             let (key, value) = item?;
+            if page.len() == page_size || scanned == MAX_LIST_SCAN {
+                resume_after = examined;
+                break;
+            }
+            let id = record_id_of_key(&key);
+            examined = Some(id.to_vec());
             let record = codec::decode(&value)?;
             if record.is_expired(now) || (record.tombstone && !include_soft_deleted) {
                 continue;
             }
-            if page.len() == page_size {
-                more = true;
-                break;
-            }
             page.push(ListedRecord {
-                record_id: String::from_utf8_lossy(record_id_of_key(&key)).into_owned(),
+                record_id: String::from_utf8_lossy(id).into_owned(),
                 event_time_micros: record.event_time_micros,
                 soft_deleted: record.tombstone,
             });
         }
-        let token = if more {
-            page.last().map(|r| encode_token(&r.record_id))
-        } else {
-            None
-        };
-        Ok((page, token))
+        Ok((page, resume_after.map(|id| encode_token(&id))))
     }
 
     /// Up to `limit` offline-log entries from sequence `from` on, with their
@@ -264,8 +274,8 @@ fn projection(group: &FeatureGroup, features: &[String]) -> Result<Vec<usize>> {
         .collect()
 }
 
-fn encode_token(record_id: &str) -> String {
-    record_id.bytes().map(|b| format!("{b:02x}")).collect()
+fn encode_token(record_id: &[u8]) -> String {
+    record_id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode_token(token: &str) -> Result<String> {

@@ -168,15 +168,22 @@ impl Writer {
             let mut pending_ops = 0;
             let mut next = Some(first);
             while let Some(command) = next.take() {
+                // Writes queued before a catalog change or a purge are
+                // committed before it runs.
                 match command {
                     Command::Write { ops, reply } => {
                         pending_ops += ops.len();
                         pending.push((ops, reply));
                     }
-                    other => {
+                    Command::Catalog { change, reply } => {
                         self.commit_writes(std::mem::take(&mut pending));
                         pending_ops = 0;
-                        self.handle_other(other);
+                        let _ = reply.send(self.change_catalog(change));
+                    }
+                    Command::PurgeExpired { max_records, reply } => {
+                        self.commit_writes(std::mem::take(&mut pending));
+                        pending_ops = 0;
+                        let _ = reply.send(self.purge_expired(max_records));
                     }
                 }
                 if pending_ops < MAX_GROUP_COMMIT_OPS {
@@ -184,18 +191,6 @@ impl Writer {
                 }
             }
             self.commit_writes(pending);
-        }
-    }
-
-    fn handle_other(&mut self, command: Command) {
-        match command {
-            Command::Write { ops, reply } => self.commit_writes(vec![(ops, reply)]),
-            Command::Catalog { change, reply } => {
-                let _ = reply.send(self.change_catalog(change));
-            }
-            Command::PurgeExpired { max_records, reply } => {
-                let _ = reply.send(self.purge_expired(max_records));
-            }
         }
     }
 
@@ -349,11 +344,11 @@ impl Writer {
                         group_id: group.id,
                         group_name: &group.name,
                         api_invocation_micros: *api_invocation_micros,
-                        write_micros: now,
+                        write_micros: self.next_write_micros(now),
                         is_deleted: false,
                         record_id: &id.0,
                     };
-                    self.append(batch, header, encoded, now, appended);
+                    self.append(batch, header, encoded, appended);
                 }
                 Ok(())
             }
@@ -400,15 +395,14 @@ impl Writer {
                     let entry = delete_marker(
                         group,
                         id,
-                        *event_time_micros,
-                        event_time_value.clone(),
+                        (*event_time_micros, event_time_value.clone()),
                         *api_invocation_micros,
+                        self.next_write_micros(now),
                     );
                     self.append(
                         batch,
                         entry.header(),
                         &codec::encode(&entry.record),
-                        now,
                         appended,
                     );
                 }
@@ -417,18 +411,23 @@ impl Writer {
         }
     }
 
+    /// The write time of the next offline-log entry: the clock, but always
+    /// after the entry before, so that write times follow commit order
+    /// even when the clock stands still or steps back.
+    fn next_write_micros(&mut self, now: i64) -> i64 {
+        self.last_write_micros = now.max(self.last_write_micros.saturating_add(1));
+        self.last_write_micros
+    }
+
     /// Adds an offline-log entry (`header` around the encoded `record`) to
     /// the batch under the next sequence number.
     fn append(
         &mut self,
         batch: &mut WriteBatch,
-        mut header: EntryHeader<'_>,
+        header: EntryHeader<'_>,
         record: &[u8],
-        now: i64,
         appended: &mut Vec<(u64, i64)>,
     ) {
-        self.last_write_micros = now.max(self.last_write_micros.saturating_add(1));
-        header.write_micros = self.last_write_micros;
         let db = &self.shared.db;
         batch.put_cf(
             cf(db, CF_OFFLINE_LOG),
@@ -479,13 +478,13 @@ impl Writer {
             purged += 1;
             if group.offline_enabled {
                 let id = RecordId(String::from_utf8_lossy(record_id).into_owned());
-                let marker =
-                    delete_marker(group, &id, expires, event_time_value(group, expires), now);
+                let event_time = (expires, event_time_value(group, expires));
+                let write_micros = self.next_write_micros(now);
+                let marker = delete_marker(group, &id, event_time, now, write_micros);
                 self.append(
                     &mut batch,
                     marker.header(),
                     &codec::encode(&marker.record),
-                    now,
                     &mut appended,
                 );
             }
@@ -558,14 +557,15 @@ pub fn event_time_value(group: &FeatureGroup, micros: i64) -> Value {
     }
 }
 
-/// An offline delete marker: the record id and the delete's event time,
-/// every other feature null.
+/// An offline delete marker: the record id and the delete's event time
+/// (in micros and as the event-time feature's value), every other feature
+/// null.
 fn delete_marker(
     group: &FeatureGroup,
     id: &RecordId,
-    event_time_micros: i64,
-    event_time: Value,
+    (event_time_micros, event_time): (i64, Value),
     api_invocation_micros: i64,
+    write_micros: i64,
 ) -> OfflineLogEntry {
     let mut values = vec![Value::Null; group.features.len()];
     let id_definition = &group.features[group.record_identifier_index()];
@@ -582,7 +582,7 @@ fn delete_marker(
         group_id: group.id,
         group_name: group.name.clone(),
         api_invocation_micros,
-        write_micros: api_invocation_micros,
+        write_micros,
         is_deleted: true,
         record_id: id.clone(),
         record: Record {

@@ -12,8 +12,18 @@ pub struct BatchResult {
     /// Rows in the batch.
     pub rows: usize,
     pub rows_written: usize,
-    /// The rows not written, by position.
+    /// The rows not written, by position, with their reasons: all of them
+    /// unless their reasons together pass the server's budget for one
+    /// answer (a batch of millions of bad rows must not make an answer
+    /// larger than a message may be).
     pub failed_rows: Vec<FailedRow>,
+    /// Rows not written that did not fit in `failed_rows`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_rows_unlisted: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// A row that was not written.

@@ -197,7 +197,7 @@ impl FeatureGroup {
         check_feature_count(spec.features.len(), limits)?;
         check_description(&spec.description, limits)?;
         check_tags(&spec.tags, limits)?;
-        check_ttl(spec.default_ttl_seconds)?;
+        let default_ttl_seconds = ttl_setting(spec.default_ttl_seconds)?;
         check_new_features(&[], &spec.features)?;
 
         let group = FeatureGroup {
@@ -208,7 +208,7 @@ impl FeatureGroup {
             features: spec.features,
             schema_version: 1,
             online_enabled: spec.online_enabled,
-            default_ttl_seconds: spec.default_ttl_seconds.filter(|&ttl| ttl > 0),
+            default_ttl_seconds,
             offline_enabled: spec.offline_enabled,
             description: spec.description,
             tags: spec.tags,
@@ -306,10 +306,9 @@ impl FeatureGroup {
     }
 
     /// The TTL in seconds that applies to a write asking for `ttl_seconds`.
+    /// A write's own 0 means no TTL, whatever the group's default.
     pub fn effective_ttl(&self, ttl_seconds: Option<u64>) -> Option<u64> {
-        ttl_seconds
-            .or(self.default_ttl_seconds)
-            .filter(|&ttl| ttl > 0)
+        zero_is_none(ttl_seconds.or(self.default_ttl_seconds))
     }
 }
 
@@ -364,6 +363,18 @@ fn check_tags(tags: &[(String, String)], limits: &Limits) -> Result<()> {
 
 /// Largest TTL accepted: 100 years, so that event time + TTL never overflows.
 pub const MAX_TTL_SECONDS: u64 = 100 * 366 * 24 * 3600;
+
+/// A group's default TTL as stored: checked against the limit, with 0,
+/// which the API accepts for "no TTL", stored as none.
+pub fn ttl_setting(ttl_seconds: Option<u64>) -> Result<Option<u64>> {
+    check_ttl(ttl_seconds)?;
+    Ok(zero_is_none(ttl_seconds))
+}
+
+/// The one place where a TTL of 0 becomes no TTL.
+fn zero_is_none(ttl_seconds: Option<u64>) -> Option<u64> {
+    ttl_seconds.filter(|&ttl| ttl > 0)
+}
 
 /// Checks a TTL in seconds.
 pub fn check_ttl(ttl_seconds: Option<u64>) -> Result<()> {

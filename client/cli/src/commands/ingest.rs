@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use almanac_client::ingest::{FailedRow, IngestSummary};
+use almanac_client::ingest::{FailedRow, IngestSummary, split_by_record};
 use anyhow::{Context, Result, bail};
-use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -52,7 +52,7 @@ pub async fn run(args: IngestArgs) -> Result<()> {
         for batch in source {
             let batch = batch?;
             let rows = batch.num_rows();
-            for (worker, part) in split_by_record(&batch, offset, &id_column, workers)? {
+            for (worker, part) in split_by_worker(&batch, offset, &id_column, workers)? {
                 if queues[worker].blocking_send(part).is_err() {
                     return Ok(());
                 }
@@ -81,6 +81,7 @@ pub async fn run(args: IngestArgs) -> Result<()> {
         }
         total.rows += summary.rows;
         total.rows_written += summary.rows_written;
+        total.failed_rows_unlisted += summary.failed_rows_unlisted;
         total
             .failed_rows
             .extend(summary.failed_rows.into_iter().map(|row| FailedRow {
@@ -93,7 +94,7 @@ pub async fn run(args: IngestArgs) -> Result<()> {
             "{} rows, {:.0} rows/s, {} failed",
             total.rows,
             total.rows as f64 / elapsed,
-            total.failed_rows.len()
+            total.failed_rows.len() + total.failed_rows_unlisted
         ));
     }
     drop(results);
@@ -114,9 +115,10 @@ pub async fn run(args: IngestArgs) -> Result<()> {
         super::print_json(&serde_json::json!({
             "rows": total.rows,
             "rows_written": total.rows_written,
-            "rows_failed": total.failed_rows.len(),
+            "rows_failed": total.failed_rows.len() + total.failed_rows_unlisted,
             "seconds": seconds,
             "failed_rows": failed,
+            "failed_rows_unlisted": total.failed_rows_unlisted,
         }));
     } else {
         println!(
@@ -124,13 +126,20 @@ pub async fn run(args: IngestArgs) -> Result<()> {
             total.rows_written,
             total.rows,
             total.rows as f64 / seconds.max(1e-3),
-            total.failed_rows.len()
+            total.failed_rows.len() + total.failed_rows_unlisted
         );
         for row in total.failed_rows.iter().take(10) {
             eprintln!("row {}: {}", row.index + 1, row.reason);
         }
         if total.failed_rows.len() > 10 {
             eprintln!("... and {} more", total.failed_rows.len() - 10);
+        }
+        if total.failed_rows_unlisted > 0 {
+            eprintln!(
+                "{} more failed rows are not listed (--failed-rows does not have them either): \
+                 the server lists a batch's failed rows up to a size budget; use smaller --batch-rows",
+                total.failed_rows_unlisted
+            );
         }
     }
     if !total.failed_rows.is_empty() {
@@ -150,46 +159,27 @@ struct Part {
     file_rows: Vec<usize>,
 }
 
-/// Splits a batch whose first row is file row `offset` over `workers` by
-/// a hash of the record identifier (its text form), keeping file order
-/// within each part. Without the identifier column (which the server
-/// refuses anyway) the whole batch goes to one worker.
-fn split_by_record(
+/// Splits a batch whose first row is file row `offset` over `workers`
+/// by record identifier ([`split_by_record`]), with each row's file row.
+fn split_by_worker(
     batch: &RecordBatch,
     offset: usize,
     id_column: &str,
     workers: usize,
 ) -> Result<Vec<(usize, Part)>> {
-    let Some(ids) = batch.column_by_name(id_column).filter(|_| workers > 1) else {
-        let whole = Part {
-            batch: batch.clone(),
-            file_rows: (offset..offset + batch.num_rows()).collect(),
-        };
-        return Ok(vec![(0, whole)]);
-    };
-    let ids = arrow::compute::cast(ids, &DataType::Utf8)?;
-    let ids = ids.as_string::<i32>();
-    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); workers];
-    for (row, id) in ids.iter().enumerate() {
-        let hash = id.map_or(0, |id| {
-            id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-            })
-        });
-        rows[(hash % workers as u64) as usize].push(row as u32);
-    }
-    let mut parts = Vec::new();
-    for (worker, rows) in rows.into_iter().enumerate().filter(|(_, r)| !r.is_empty()) {
-        let indices = UInt32Array::from(rows);
-        let file_rows = indices
-            .values()
-            .iter()
-            .map(|&r| offset + r as usize)
-            .collect();
-        let batch = arrow::compute::take_record_batch(batch, &indices)?;
-        parts.push((worker, Part { batch, file_rows }));
-    }
-    Ok(parts)
+    Ok(split_by_record(batch, id_column, workers)?
+        .into_iter()
+        .map(|part| {
+            let file_rows = part.rows.iter().map(|row| offset + row).collect();
+            (
+                part.stream,
+                Part {
+                    batch: part.batch,
+                    file_rows,
+                },
+            )
+        })
+        .collect())
 }
 
 /// A bar on a terminal, nothing otherwise.

@@ -3,7 +3,9 @@
 //! order; after each batch is durable the server answers with a
 //! [`BatchResult`] (from `almanac-types`) as JSON in the `PutResult`'s `app_metadata`: the rows
 //! written, and each failed row's index in the batch and the reason. The
-//! valid rows of a batch are written even when others fail.
+//! valid rows of a batch are written even when others fail. Reasons are
+//! cut to a bounded length, and an answer lists failed rows only up to a
+//! byte budget (a quarter of the largest message); the rest are counted.
 
 pub mod columns;
 
@@ -19,7 +21,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tonic::Status;
 
-use crate::status::{error_code, to_status};
+use crate::status::{bounded_message, error_code, internal, to_status};
 use columns::ColumnMap;
 
 /// Rows converted and handed to the writer at a time: small enough that
@@ -38,8 +40,10 @@ pub async fn ingest(
     group: Arc<FeatureGroup>,
     batches: impl Stream<Item = Result<RecordBatch, Status>>,
     results: mpsc::Sender<Result<PutResult, Status>>,
+    max_message_bytes: usize,
 ) {
-    let outcome = ingest_batches(&engine, group, batches, &results).await;
+    let budget = max_message_bytes / 4;
+    let outcome = ingest_batches(&engine, group, batches, &results, budget).await;
     if let Err(status) = outcome {
         let _ = results.send(Err(status)).await;
     }
@@ -50,6 +54,7 @@ async fn ingest_batches(
     group: Arc<FeatureGroup>,
     batches: impl Stream<Item = Result<RecordBatch, Status>>,
     results: &mpsc::Sender<Result<PutResult, Status>>,
+    failure_budget: usize,
 ) -> Result<(), Status> {
     let mut batches = std::pin::pin!(batches);
     let mut map: Option<ColumnMap> = None;
@@ -63,10 +68,10 @@ async fn ingest_batches(
                     .map_err(Status::invalid_argument)?,
             ),
         };
-        let result = write_batch(engine, map, &batch, sequence).await?;
+        let result = write_batch(engine, map, &batch, sequence, failure_budget).await?;
         sequence += 1;
-        let app_metadata = serde_json::to_vec(&result)
-            .map_err(|e| Status::internal(format!("encoding a batch result: {e}")))?;
+        let app_metadata =
+            serde_json::to_vec(&result).map_err(internal("encoding a batch result"))?;
         let reply = PutResult {
             app_metadata: app_metadata.into(),
         };
@@ -86,12 +91,14 @@ async fn write_batch(
     map: &ColumnMap,
     batch: &RecordBatch,
     sequence: u64,
+    failure_budget: usize,
 ) -> Result<BatchResult, Status> {
     let mut result = BatchResult {
         batch: sequence,
         rows: batch.num_rows(),
         ..BatchResult::default()
     };
+    let mut failures = Failures::new(failure_budget);
     let mut queued: VecDeque<(Vec<usize>, QueuedRows)> = VecDeque::new();
     for offset in (0..batch.num_rows()).step_by(CHUNK_ROWS) {
         let chunk = batch.slice(offset, CHUNK_ROWS.min(batch.num_rows() - offset));
@@ -103,10 +110,7 @@ async fn write_batch(
                     rows.push(values);
                     positions.push(offset + index);
                 }
-                Err(reason) => result.failed_rows.push(FailedRow {
-                    index: offset + index,
-                    reason,
-                }),
+                Err(reason) => failures.add(offset + index, reason),
             }
         }
         let pending = engine
@@ -116,20 +120,63 @@ async fn write_batch(
         queued.push_back((positions, pending));
         while queued.len() > CHUNKS_IN_FLIGHT {
             if let Some((positions, pending)) = queued.pop_front() {
-                settle(&mut result, positions, pending).await?;
+                settle(&mut result, &mut failures, positions, pending).await?;
             }
         }
     }
     while let Some((positions, pending)) = queued.pop_front() {
-        settle(&mut result, positions, pending).await?;
+        settle(&mut result, &mut failures, positions, pending).await?;
     }
-    result.failed_rows.sort_by_key(|row| row.index);
+    (result.failed_rows, result.failed_rows_unlisted) = failures.into_parts();
     Ok(result)
+}
+
+/// A batch's failed rows, listed with their reasons while the reasons fit
+/// in a byte budget, counted once they do not.
+struct Failures {
+    listed: Vec<FailedRow>,
+    unlisted: usize,
+    budget: usize,
+}
+
+impl Failures {
+    fn new(budget: usize) -> Self {
+        Failures {
+            listed: Vec::new(),
+            unlisted: 0,
+            budget,
+        }
+    }
+
+    fn add(&mut self, index: usize, reason: String) {
+        let reason = bounded_message(reason);
+        // What the row costs in the JSON answer, at most: an escaped byte
+        // takes up to six, and the index and field names about 40.
+        let escaped = reason
+            .bytes()
+            .filter(|b| *b < 0x20 || *b == b'"' || *b == b'\\')
+            .count();
+        let cost = reason.len() + 5 * escaped + 40;
+        if cost <= self.budget {
+            self.budget -= cost;
+            self.listed.push(FailedRow { index, reason });
+        } else {
+            self.budget = 0;
+            self.unlisted += 1;
+        }
+    }
+
+    /// The listed rows in batch order, and how many were not listed.
+    fn into_parts(mut self) -> (Vec<FailedRow>, usize) {
+        self.listed.sort_by_key(|row| row.index);
+        (self.listed, self.unlisted)
+    }
 }
 
 /// Waits for a queued chunk and counts its rows into `result`.
 async fn settle(
     result: &mut BatchResult,
+    failures: &mut Failures,
     positions: Vec<usize>,
     pending: QueuedRows,
 ) -> Result<(), Status> {
@@ -139,10 +186,7 @@ async fn settle(
             Ok(()) => result.rows_written += 1,
             // A row the store refuses fails alone.
             Err(error @ (StoreError::Invalid(_) | StoreError::OverLimit(_))) => {
-                result.failed_rows.push(FailedRow {
-                    index,
-                    reason: error_code(error).1,
-                })
+                failures.add(index, error_code(error).1)
             }
             // Anything else (the group deleted meanwhile, storage, shutdown)
             // is no fault of the row: the stream ends with it, and the

@@ -58,9 +58,8 @@ impl FeatureStoreService {
             .map_err(to_status)?;
         let update = GroupUpdate {
             add_features,
-            default_ttl_seconds: request
-                .default_ttl_seconds
-                .map(|ttl| Some(ttl).filter(|&t| t > 0)),
+            // Some(0) clears the default: the engine stores it as none.
+            default_ttl_seconds: request.default_ttl_seconds.map(Some),
             description: request.description,
         };
         let group = self

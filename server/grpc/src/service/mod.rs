@@ -13,6 +13,8 @@ use almanac_proto as pb;
 use almanac_proto::feature_store_server::FeatureStore;
 use tonic::{Request, Response, Status};
 
+use crate::status::internal;
+
 /// The service's state: the engine, the offline store and its flusher's
 /// status.
 #[derive(Debug, Clone)]
@@ -110,7 +112,7 @@ impl FeatureStore for FeatureStoreService {
         let service = self.clone();
         tokio::task::spawn_blocking(move || service.search_catalog(request.into_inner()))
             .await
-            .map_err(|e| Status::internal(format!("search failed: {e}")))?
+            .map_err(internal("running a search"))?
             .map(Response::new)
     }
 

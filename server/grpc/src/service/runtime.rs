@@ -6,7 +6,7 @@ use tonic::Status;
 
 use super::FeatureStoreService;
 use crate::convert::{from_proto, to_proto};
-use crate::status::{error_code, to_status};
+use crate::status::{error_code, internal, to_status};
 
 impl FeatureStoreService {
     pub(super) async fn put(
@@ -95,7 +95,7 @@ impl FeatureStoreService {
         // A large multi-get blocks for a while: keep it off the reactor.
         let outcome = tokio::task::spawn_blocking(move || engine.batch_get_records(requests))
             .await
-            .map_err(|e| Status::internal(format!("batch get failed: {e}")))?;
+            .map_err(internal("running a batch get"))?;
         // Records beyond what one response can carry come back as
         // unprocessed identifiers, to be asked for again, as the cap on ids
         // does.

@@ -4,7 +4,7 @@
 //! moves it, so "the same second" is exact here.
 
 use almanac_client::proto as pb;
-use almanac_tests::fixtures::{create_reviews, review};
+use almanac_tests::fixtures::{batch_entry, create_reviews, review};
 use almanac_tests::sql::count;
 use almanac_tests::{TestServer, with_flushes};
 
@@ -154,4 +154,63 @@ async fn incarnations_of_one_second_have_folders_of_their_own() {
         count(&server.client, "SELECT count(*) FROM reviews").await,
         1
     );
+}
+
+/// A purge waits for the queries that were already reading the group: a
+/// large result read slowly while its group is deleted with purge comes in
+/// full, and the folder goes once the query has ended.
+#[tokio::test]
+async fn a_purge_waits_for_queries_still_reading_the_group() {
+    use futures::StreamExt;
+
+    let server = TestServer::start_with(with_flushes).await;
+    let description = create_reviews(&server.client, "reviews").await;
+    const ROWS: usize = 20_000;
+    for chunk in (0..ROWS).collect::<Vec<_>>().chunks(10_000) {
+        let entries = chunk
+            .iter()
+            .map(|i| {
+                batch_entry(
+                    "reviews",
+                    review(&format!("r{i:05}"), "2026-03-01T00:00:00Z", 1),
+                )
+            })
+            .collect();
+        server
+            .client
+            .batch_write_record(pb::BatchWriteRecordRequest { entries })
+            .await
+            .unwrap();
+    }
+    server.wait_flushed().await;
+    // About 2 KB a row, 40 MB in all: far more than transport buffers hold,
+    // so the server is still producing the result while the test waits. On
+    // a connection of its own: the unread result fills its connection's
+    // flow-control window, which would hold up other answers on it.
+    let reader = almanac_client::Client::connect(server.endpoint.clone())
+        .await
+        .unwrap();
+    let mut result = reader
+        .query_stream("SELECT review_id, repeat(review_id, 330) AS padding FROM reviews")
+        .await
+        .unwrap();
+    let first = result.batches.next().await.unwrap().unwrap();
+    let mut rows = first.num_rows();
+    server
+        .client
+        .delete_feature_group("reviews", true)
+        .await
+        .unwrap();
+    // Many flusher rounds (every 50 ms) later the purge is still waiting.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(server.engine().groups_to_purge().len(), 1);
+    let folder = local_dir(&location(&description));
+    assert!(folder.join("schema.json").is_file());
+    while let Some(batch) = result.batches.next().await {
+        rows += batch.expect("every file is still there").num_rows();
+    }
+    assert_eq!(rows, ROWS);
+    drop(result);
+    wait_purged(&server).await;
+    assert!(!folder.exists());
 }

@@ -43,6 +43,12 @@ async fn adbc_flight_sql_driver_works_unchanged() {
         "{seen}"
     );
     assert!(seen.contains("no_such_column"), "{seen}");
+    // The Arrow version the server was built with, not a literal.
+    let arrow_version = format!(r#""vendor_arrow_version": "{}""#, arrow::ARROW_VERSION);
+    assert!(
+        seen.contains(&arrow_version),
+        "{arrow_version} not in {seen}"
+    );
     assert!(
         seen.contains("read-only") || seen.contains("refused"),
         "{seen}"

@@ -2,9 +2,7 @@
 //! whose id column has another name, a look-back, Parquet output read
 //! back, and the one-line errors of bad flags.
 
-mod support;
-
-use support::Scratch;
+use crate::support::Scratch;
 
 #[test]
 fn datasets_from_tsv_to_parquet_with_a_mapping_and_a_look_back() {

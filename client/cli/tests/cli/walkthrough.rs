@@ -1,12 +1,10 @@
 //! Runs the README's CLI walkthrough, command by command, against the real
 //! binary, checking each `# =>` line against what the command printed.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::{ALMANAC, ServerProcess};
+use crate::support::{ALMANAC, ServerProcess};
 
 /// One walkthrough step: a shell command and what it should print.
 #[derive(Debug)]

@@ -4,15 +4,13 @@
 //! products with at least 1,000 reviews, new versions, time travel, an
 //! online read).
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::support::Scratch;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use support::Scratch;
 
 fn json_lines(output: &str) -> Vec<serde_json::Value> {
     output

@@ -54,7 +54,6 @@ impl ServerProcess {
     }
 
     /// Runs a client command against this server in `dir`.
-    #[allow(dead_code)] // Each test binary compiles this module.
     pub fn run(&self, dir: &Path, args: &[&str]) -> Output {
         Command::new(ALMANAC)
             .args(args)
@@ -65,7 +64,6 @@ impl ServerProcess {
     }
 
     /// Runs a client command that must succeed; returns its output.
-    #[allow(dead_code)]
     pub fn succeed(&self, dir: &Path, args: &[&str]) -> String {
         let output = self.run(dir, args);
         assert!(
@@ -78,7 +76,6 @@ impl ServerProcess {
 
     /// Runs a client command that must fail with one line on standard
     /// error; returns that line.
-    #[allow(dead_code)]
     pub fn fail(&self, dir: &Path, args: &[&str]) -> String {
         let output = self.run(dir, args);
         assert!(!output.status.success(), "{args:?} should fail");
@@ -88,7 +85,6 @@ impl ServerProcess {
     }
 
     /// Creates feature group `name` with `features` (`NAME:TYPE[:...]`).
-    #[allow(dead_code)]
     pub fn create_group(
         &self,
         dir: &Path,
@@ -112,14 +108,12 @@ impl ServerProcess {
     }
 
     /// SIGKILL: no shutdown code runs.
-    #[allow(dead_code)] // Each test binary compiles this module; not all kill.
     pub fn kill_hard(mut self) {
         self.child.kill().expect("kill -9");
         self.child.wait().expect("wait");
     }
 
     /// SIGTERM, then wait for the orderly shutdown.
-    #[allow(dead_code)]
     pub fn stop(mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -140,14 +134,12 @@ impl Drop for ServerProcess {
 
 /// A server on a fresh data directory, and a fresh directory for the files
 /// the client commands read and write.
-#[allow(dead_code)]
 pub struct Scratch {
     pub server: ServerProcess,
     work: tempfile::TempDir,
     _data: tempfile::TempDir,
 }
 
-#[allow(dead_code)]
 impl Scratch {
     pub fn start() -> Self {
         let data = tempfile::tempdir().expect("data directory");

@@ -3,15 +3,13 @@
 //! fail within `--timeout` (or `--connect-timeout`) with an error naming
 //! it, and an `https://` endpoint is TLS or nothing.
 
-mod support;
-
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{ALMANAC, Scratch, ServerProcess};
+use crate::support::{ALMANAC, Scratch, ServerProcess};
 
 /// Longest any command here may take: far above the 1 s timeouts, far
 /// below forever.

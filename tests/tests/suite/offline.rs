@@ -269,13 +269,11 @@ async fn storage_failures_block_the_flusher_and_lose_nothing() {
 
     std::fs::remove_file(dir.join("data")).unwrap();
     server.wait_flushed().await;
+    // The log empties when the flush commits; the status turns Active when
+    // the flusher's round ends, a moment later.
     let state = server
-        .client
-        .describe_feature_group("reviews")
-        .await
-        .unwrap()
-        .offline_store_state
-        .unwrap();
+        .wait_offline_status("reviews", pb::OfflineStoreStatus::Active)
+        .await;
     assert_eq!(state.status, pb::OfflineStoreStatus::Active as i32);
     assert_eq!(state.lag_entries, 0);
     assert_each_review_once(&server.client, 6).await;

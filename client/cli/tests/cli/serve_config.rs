@@ -2,13 +2,11 @@
 //! standard `AWS_*` environment variables flushes for real; a configuration
 //! that cannot work fails before the server announces that it listens.
 
-mod support;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{ALMANAC, ServerProcess};
 use almanac_tests::seaweed::SeaweedFs;
-use support::{ALMANAC, ServerProcess};
 
 #[test]
 fn s3_configured_by_environment_variables_flushes() {

@@ -2,17 +2,15 @@
 //! stream of writes and of offline flushes; after a restart every
 //! acknowledged write is there online, and in Parquet exactly once.
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::ServerProcess;
 use almanac_client::Client;
 use almanac_client::proto as pb;
 use almanac_client::values::{feature, scalar};
 use almanac_online::{Engine, EngineConfig};
-use support::ServerProcess;
 
 const WRITERS: usize = 8;
 

@@ -479,3 +479,76 @@ async fn large_batches_keep_row_numbers_and_order() {
         );
     }
 }
+
+/// A batch of nothing but bad rows, each quoting a long bad value: every
+/// reason is cut to a bounded length, and the answer lists failed rows only
+/// while they fit in a quarter of the largest message, counting the rest,
+/// so that it never grows past what a message may carry.
+#[tokio::test]
+async fn failed_rows_are_listed_within_a_budget_and_the_rest_counted() {
+    const MAX_MESSAGE: usize = 1 << 20;
+    let server = TestServer::start_with(|config| config.max_message_bytes = MAX_MESSAGE).await;
+    let client = &server.client;
+    client
+        .create_feature_group(group_request(
+            "strict",
+            ("id", T::Integral),
+            &[("n", T::Integral)],
+        ))
+        .await
+        .unwrap();
+    const ROWS: usize = 400;
+    // 1.4 KB of text that is no integer, half of it quotes that JSON
+    // escapes: listing every reason in full would take about 1.5 MB,
+    // over the 1 MiB message.
+    let bad_value = format!("not a number {}", "\"x".repeat(700));
+    let summary = ingest(
+        client,
+        "strict",
+        batch(vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..ROWS as i64)) as ArrayRef,
+            ),
+            (
+                "event_time",
+                Arc::new(StringArray::from(vec!["2026-03-01T00:00:00Z"; ROWS])),
+            ),
+            ("n", Arc::new(StringArray::from(vec![bad_value; ROWS]))),
+        ]),
+    )
+    .await;
+    assert_eq!(summary.rows, ROWS);
+    assert_eq!(summary.rows_written, 0);
+    assert_eq!(
+        summary.failed_rows.len() + summary.failed_rows_unlisted,
+        ROWS
+    );
+    assert!(
+        summary.failed_rows_unlisted > 0,
+        "{}",
+        summary.failed_rows.len()
+    );
+    assert!(!summary.failed_rows.is_empty());
+    let listed: Vec<usize> = summary.failed_rows.iter().map(|row| row.index).collect();
+    assert_eq!(listed, (0..listed.len()).collect::<Vec<_>>());
+    for row in &summary.failed_rows {
+        assert!(row.reason.contains("'n'"), "{}", row.reason);
+        assert!(row.reason.len() < 1_200, "{} bytes", row.reason.len());
+    }
+    // The group takes good rows after it.
+    let summary = ingest(
+        client,
+        "strict",
+        batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+            (
+                "event_time",
+                Arc::new(StringArray::from(vec!["2026-03-01T00:00:00Z"])),
+            ),
+            ("n", Arc::new(StringArray::from(vec!["7"]))),
+        ]),
+    )
+    .await;
+    assert_eq!((summary.rows_written, summary.failed_rows_unlisted), (1, 0));
+}
