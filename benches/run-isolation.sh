@@ -34,10 +34,7 @@ case "$drivers" in
 esac
 
 source benches/server.sh
-# The whole workspace, as the tests and CI build it, so that a warm target
-# directory is reused as it is (selecting packages can resolve the
-# dependencies' features differently and rebuild them, RocksDB included).
-cargo build --quiet --workspace --locked --bins
+build almanac-loadgen almanac-sqlbench almanac-ingestbench
 start_server 50171
 work="$(mktemp -d /var/tmp/almanac-isolation.XXXXXX)"
 background=()

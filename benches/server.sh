@@ -1,7 +1,7 @@
 # Sourced by the run-*.sh scripts: builds the binaries a benchmark needs and
 # starts a server on a fresh data directory, stopped and removed on exit.
 #
-#   build BIN...                   cargo build of almanac and BIN...
+#   build BIN...                   cargo build of the workspace (almanac, BIN...)
 #   start_server PORT [FLAGS...]   `almanac serve` on 127.0.0.1:PORT with
 #                                  FLAGS; sets $server (its pid), $data (its
 #                                  data directory) and ALMANAC_ENDPOINT
@@ -10,9 +10,12 @@ bin="$CARGO_TARGET_DIR/debug"
 python="${ALMANAC_TEST_PYTHON:-/var/tmp/almanac-test-venv/bin/python}"
 
 build() {
-    local bins=(--bin almanac)
-    for b in "$@"; do bins+=(--bin "$b"); done
-    cargo build --quiet "${bins[@]}"
+    # Every target of the workspace, as the tests and CI build them, so that
+    # a warm target directory is reused as it is: building fewer targets or
+    # packages resolves the dependencies' features differently (without the
+    # test-only dependencies) and rebuilds DataFusion and RocksDB. The
+    # arguments only say which binaries the caller needs.
+    cargo build --quiet --workspace --locked --all-targets
 }
 
 start_server() {
