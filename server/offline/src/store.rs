@@ -48,6 +48,19 @@ impl OfflineStore {
         }
     }
 
+    /// The store over any object store, with the files under `prefix`;
+    /// `shown` is how locations are shown to users. Nothing is fsynced:
+    /// the store itself must make a PUT durable before acknowledging it.
+    /// Tests use it with an in-memory store and with stores that fail on
+    /// purpose.
+    pub fn over(objects: Arc<dyn ObjectStore>, prefix: Path, shown: impl Into<String>) -> Self {
+        Self {
+            objects,
+            root: OfflineRoot::new(prefix, shown),
+            local: None,
+        }
+    }
+
     fn local(dir: &FsPath) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
             OfflineError::Config(format!(
