@@ -26,6 +26,8 @@ COLLECTION_TYPES = {0: None, 1: "List", 2: "Set", 3: "Vector"}
 GROUP_STATUSES = {0: "Unspecified", 1: "Created"}
 OFFLINE_STATUSES = {0: "Unspecified", 1: "Active", 2: "Blocked", 3: "Disabled"}
 TARGET_STORES = {"online": 1, "offline": 2}
+SEARCH_RESOURCES = {"all": 0, "feature_group": 1, "feature": 2}
+SEARCH_HIT_RESOURCES = {0: "All", 1: "FeatureGroup", 2: "Feature"}
 
 
 def call(connection: Connection, method: str, request: Mapping[str, Any]) -> Dict[str, Any]:
@@ -238,6 +240,40 @@ def description_from_wire(description: Mapping[str, Any]) -> Dict[str, Any]:
         result["offline_store_state"] = dict(state, status=_enum_name(OFFLINE_STATUSES, state["status"]))
     result["tags"] = {t.get("key", ""): t.get("value", "") for t in description.get("tags") or []}
     return result
+
+
+def metadata_from_wire(metadata: Mapping[str, Any]) -> Dict[str, Any]:
+    """A FeatureMetadata with its definition's enums as names and its
+    parameters as a dict."""
+    result = dict(metadata)
+    result["feature"] = definition_from_wire(metadata.get("feature") or {})
+    result["parameters"] = {p.get("key", ""): p.get("value", "") for p in metadata.get("parameters") or []}
+    result.setdefault("description", "")
+    return result
+
+
+def search_hit_from_wire(hit: Mapping[str, Any]) -> Dict[str, Any]:
+    """A SearchHit with its resource as a name."""
+    result = {
+        "resource": _enum_name(SEARCH_HIT_RESOURCES, hit.get("resource", 0)),
+        "feature_group_name": hit.get("feature_group_name", ""),
+        "description": hit.get("description", ""),
+    }
+    if hit.get("feature_name"):
+        result["feature_name"] = hit["feature_name"]
+    return result
+
+
+def listed_record_from_wire(record: Mapping[str, Any]) -> Dict[str, Any]:
+    """A ListedRecord: its id, its event time as a UTC datetime and whether
+    it is soft-deleted."""
+    micros = int(record.get("event_time_micros", 0))
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return {
+        "record_id": record.get("record_identifier_value_as_string", ""),
+        "event_time": epoch + datetime.timedelta(microseconds=micros),
+        "soft_deleted": bool(record.get("soft_deleted", False)),
+    }
 
 
 def target_stores(stores: Optional[Iterable[Any]]) -> List[int]:

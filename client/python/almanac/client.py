@@ -18,6 +18,9 @@ from .ingest import IngestResult, ingest_table
 
 __all__ = ["Client", "flight_location"]
 
+# What an argument that was not given is: None means something there.
+_UNCHANGED: Any = object()
+
 def _ttl_seconds(ttl: Any) -> Optional[int]:
     if ttl is None:
         return None
@@ -147,6 +150,88 @@ class Client:
         too when ``purge_offline``."""
         self._call("DeleteFeatureGroup", {"feature_group_name": name, "purge_offline": bool(purge_offline)})
 
+    def update_feature_group(
+        self,
+        name: str,
+        *,
+        add_features: Optional[Iterable[Any]] = None,
+        ttl: Any = _UNCHANGED,
+        description: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Adds features (definitions as :meth:`create_feature_group` takes
+        them; existing records read them as null), sets the online store's
+        default ``ttl`` (seconds or a timedelta; 0 or None removes it), or
+        replaces the ``description``. What is not given stays as it is.
+        Returns the group's new description."""
+        request: Dict[str, Any] = {
+            "feature_group_name": name,
+            "feature_additions": normalize_feature_definitions(add_features or []),
+        }
+        if ttl is not _UNCHANGED:
+            request["default_ttl_seconds"] = _ttl_seconds(ttl) or 0
+        if description is not None:
+            request["description"] = description
+        return _actions.description_from_wire(self._call("UpdateFeatureGroup", request))
+
+    def describe_feature_metadata(self, name: str, feature: str) -> Dict[str, Any]:
+        """A feature's metadata: ``feature`` (its definition),
+        ``description``, ``parameters`` (a dict) and the creation and last
+        modification times in epoch microseconds."""
+        response = self._call(
+            "DescribeFeatureMetadata", {"feature_group_name": name, "feature_name": feature}
+        )
+        return _actions.metadata_from_wire(response)
+
+    def update_feature_metadata(
+        self,
+        name: str,
+        feature: str,
+        *,
+        description: Optional[str] = None,
+        parameters: Optional[Mapping[str, Any]] = None,
+        remove_parameters: Optional[Iterable[str]] = None,
+    ) -> Dict[str, Any]:
+        """Replaces a feature's ``description``, adds or replaces
+        ``parameters`` (a dict) and removes the keys in
+        ``remove_parameters``; returns the feature's metadata as
+        :meth:`describe_feature_metadata` does."""
+        request: Dict[str, Any] = {
+            "feature_group_name": name,
+            "feature_name": feature,
+            "parameter_additions": [
+                {"key": str(k), "value": str(v)} for k, v in (parameters or {}).items()
+            ],
+            "parameter_removals": [str(k) for k in remove_parameters or []],
+        }
+        if description is not None:
+            request["description"] = description
+        return _actions.metadata_from_wire(self._call("UpdateFeatureMetadata", request))
+
+    def search(self, query: str, resource: str = "all") -> List[Dict[str, Any]]:
+        """Feature groups and features whose name, description, tags or
+        parameters contain every word of ``query`` (ignoring case), every
+        page. ``resource`` narrows it to ``"feature_group"`` or
+        ``"feature"``. Each hit is a dict: ``resource`` (``"FeatureGroup"``
+        or ``"Feature"``), ``feature_group_name``, ``feature_name`` (for a
+        feature) and ``description``."""
+        try:
+            kind = _actions.SEARCH_RESOURCES[resource.lower()]
+        except (KeyError, AttributeError):
+            raise ValueError(
+                f"resource is 'all', 'feature_group' or 'feature', not {resource!r}"
+            ) from None
+        hits: List[Dict[str, Any]] = []
+        token = ""
+        while True:
+            response = self._call(
+                "Search",
+                {"query": query, "resource": kind, "max_results": 100, "next_token": token},
+            )
+            hits.extend(_actions.search_hit_from_wire(h) for h in response.get("hits") or [])
+            token = response.get("next_token") or ""
+            if not token:
+                return hits
+
     # ------------------------------------------------------------ records
 
     def put_record(
@@ -226,6 +311,35 @@ class Client:
                 "deletion_mode": 1 if hard else 0,
             },
         )
+
+    def list_records(
+        self, name: str, include_soft_deleted: bool = False, limit: Optional[int] = None
+    ) -> List[Dict[str, Any]]:
+        """The record identifiers in the online store, in key order, each
+        as ``{"record_id", "event_time" (a UTC datetime), "soft_deleted"}``:
+        every page, or the first ``limit``. Expired records are left out,
+        soft-deleted ones unless ``include_soft_deleted``."""
+        if limit is not None and limit < 0:
+            raise ValueError("limit must not be negative")
+        records: List[Dict[str, Any]] = []
+        token = ""
+        while limit is None or len(records) < limit:
+            page_size = 1000 if limit is None else min(1000, limit - len(records))
+            response = self._call(
+                "ListRecords",
+                {
+                    "feature_group_name": name,
+                    "page_size": page_size,
+                    "page_token": token,
+                    "include_soft_deleted": bool(include_soft_deleted),
+                },
+            )
+            records.extend(_actions.listed_record_from_wire(r) for r in response.get("records") or [])
+            # A page may be short, even empty, and still have a token.
+            token = response.get("next_page_token") or ""
+            if not token:
+                break
+        return records if limit is None else records[:limit]
 
     def ingest(
         self, name: str, data_frame: Any, max_workers: int = 4, batch_rows: int = 65_536
