@@ -11,12 +11,12 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
 use arrow::compute::kernels::cmp::distinct;
-use arrow::compute::{SortOptions, filter_record_batch};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
-use datafusion::physical_expr::{LexRequirement, OrderingRequirements, PhysicalSortRequirement};
+use datafusion::physical_expr::OrderingRequirements;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::expressions::Column;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -26,6 +26,8 @@ use datafusion::physical_plan::{
     ReplaceChildrenOptions, SendableRecordBatchStream,
 };
 use futures::StreamExt;
+
+use crate::version_order::latest_first;
 
 /// Column positions the operator works with.
 #[derive(Debug, Clone, Copy)]
@@ -95,20 +97,12 @@ impl ExecutionPlan for LatestVersionExec {
     }
 
     fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
-        let ascending = SortOptions {
-            descending: false,
-            nulls_first: false,
-        };
-        let descending = SortOptions {
-            descending: true,
-            nulls_first: false,
-        };
         let c = self.columns;
-        let requirement = LexRequirement::new([
-            PhysicalSortRequirement::new(self.column(c.record_id), Some(ascending)),
-            PhysicalSortRequirement::new(self.column(c.event_time), Some(descending)),
-            PhysicalSortRequirement::new(self.column(c.write_time), Some(descending)),
-        ]);
+        let requirement = latest_first(
+            self.column(c.record_id),
+            self.column(c.event_time),
+            self.column(c.write_time),
+        );
         vec![OrderingRequirements::new_alternatives(requirement, false)]
     }
 

@@ -19,6 +19,8 @@
 //! - [`as_of`]: the table `as_of` returns, and [`latest`]: its operator,
 //!   which keeps each record id's latest live version in one pass over
 //!   sorted input.
+//! - [`version_order`]: which of two versions is the later one, the rule
+//!   `as_of` and datasets share.
 //! - [`dataset`]: point-in-time datasets: an as-of merge join of feature
 //!   groups onto an entity table.
 //! - [`guard`]: the read-only guard.
@@ -47,6 +49,7 @@ pub mod limits;
 pub mod objects;
 pub mod table;
 pub mod time_travel;
+pub mod version_order;
 
 pub use dataset::entities::EntityTable;
 pub use engine::{DatasetAdmission, QueryStream, SqlConfig, SqlEngine};

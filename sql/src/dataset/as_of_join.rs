@@ -14,6 +14,8 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use crate::version_order::is_later;
+
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray, new_null_array,
@@ -367,8 +369,7 @@ impl Current {
     /// arrived after it.
     fn yields_to(&self, version: &Current) -> bool {
         self.ids.compare(self.row, &version.ids, version.row) != Ordering::Equal
-            || version.time > self.time
-            || (version.time == self.time && version.arrival > self.arrival)
+            || is_later((self.time, self.arrival), (version.time, version.arrival))
     }
 }
 
