@@ -205,9 +205,11 @@ impl Engine {
         let db = &self.shared.db;
         let now = self.now_micros();
         let mut page = Vec::new();
-        // The id of the last entry examined, once the page stops early.
-        let mut resume_after: Option<Vec<u8>> = None;
-        let mut examined: Option<Vec<u8>> = None;
+        // The key of the last entry examined, kept once the page stops
+        // early; the iterator hands each key over owned, so nothing is
+        // copied per entry.
+        let mut resume_after = None;
+        let mut examined = None;
         for (scanned, item) in db
             .iterator_cf_opt(
                 cf(db, CF_RECORDS),
@@ -221,19 +223,18 @@ impl Engine {
                 resume_after = examined;
                 break;
             }
-            let id = record_id_of_key(&key);
-            examined = Some(id.to_vec());
             let record = codec::decode(&value)?;
-            if record.is_expired(now) || (record.tombstone && !include_soft_deleted) {
-                continue;
+            if !(record.is_expired(now) || (record.tombstone && !include_soft_deleted)) {
+                page.push(ListedRecord {
+                    record_id: String::from_utf8_lossy(record_id_of_key(&key)).into_owned(),
+                    event_time_micros: record.event_time_micros,
+                    soft_deleted: record.tombstone,
+                });
             }
-            page.push(ListedRecord {
-                record_id: String::from_utf8_lossy(id).into_owned(),
-                event_time_micros: record.event_time_micros,
-                soft_deleted: record.tombstone,
-            });
+            examined = Some(key);
         }
-        Ok((page, resume_after.map(|id| encode_token(&id))))
+        let token = resume_after.map(|key: Box<[u8]>| encode_token(record_id_of_key(&key)));
+        Ok((page, token))
     }
 
     /// Up to `limit` offline-log entries from sequence `from` on, with their

@@ -165,14 +165,20 @@ fn spec() -> FeatureGroupSpec {
     }
 }
 
-async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(0);
-    let mut config = EngineConfig::new(dir.path());
+/// An engine on `dir`, reading `clock`, with the `model` group.
+async fn open_engine(dir: &std::path::Path, clock: &ManualClock) -> Engine {
+    let mut config = EngineConfig::new(dir);
     config.clock = Arc::new(clock.clone());
     config.block_cache_bytes = 8 << 20;
     let engine = Engine::open(config).unwrap();
     engine.create_group(spec()).await.unwrap();
+    engine
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(0);
+    let engine = open_engine(dir.path(), &clock).await;
     let mut model = Model::default();
 
     for op in &ops {
@@ -275,11 +281,7 @@ fn listing_skips_a_bounded_number_of_dead_records_per_page() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(0);
-        let mut config = EngineConfig::new(dir.path());
-        config.clock = Arc::new(clock.clone());
-        config.block_cache_bytes = 8 << 20;
-        let engine = Engine::open(config).unwrap();
-        engine.create_group(spec()).await.unwrap();
+        let engine = open_engine(dir.path(), &clock).await;
         let entry = |id: String, ttl: Option<u64>| PutEntry {
             group: "model".into(),
             values: vec![
