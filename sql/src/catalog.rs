@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use almanac_offline::OfflineStore;
-use almanac_online::Engine;
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider};
 use datafusion::datasource::TableProvider;
 use datafusion::error::Result as DfResult;
 
+use crate::source::GroupSource;
 use crate::table::GroupTable;
 
 /// Name of the catalog that holds the feature groups.
@@ -21,21 +21,21 @@ pub const SCHEMA: &str = "public";
 /// The feature groups as tables.
 #[derive(Debug)]
 pub struct GroupTables {
-    engine: Arc<Engine>,
+    source: Arc<dyn GroupSource>,
     store: OfflineStore,
 }
 
 impl GroupTables {
-    pub fn new(engine: Arc<Engine>, store: OfflineStore) -> Self {
-        Self { engine, store }
+    pub fn new(source: Arc<dyn GroupSource>, store: OfflineStore) -> Self {
+        Self { source, store }
     }
 
     /// The table of the group called `name`; if no group has exactly that
     /// name, the one group whose name matches it regardless of case.
     pub fn group_table(&self, name: &str) -> Option<Arc<GroupTable>> {
-        let group = self.engine.group(name).ok().or_else(|| {
+        let group = self.source.group(name).or_else(|| {
             let mut matches = self
-                .engine
+                .source
                 .groups()
                 .into_iter()
                 .filter(|g| g.name.eq_ignore_ascii_case(name));
@@ -44,7 +44,7 @@ impl GroupTables {
         })?;
         Some(Arc::new(GroupTable::new(
             group,
-            Arc::clone(&self.engine),
+            Arc::clone(&self.source),
             self.store.clone(),
         )))
     }
@@ -54,7 +54,7 @@ impl GroupTables {
 impl SchemaProvider for GroupTables {
     fn table_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
-            .engine
+            .source
             .groups()
             .iter()
             .map(|g| g.name.clone())

@@ -16,7 +16,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use almanac_offline::{Lease, OfflineStore, QueryLeases};
-use almanac_online::Engine;
 use almanac_types::dataset::DatasetRequest;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -42,6 +41,7 @@ use crate::functions::bound_scalar_functions;
 use crate::guard::check_read_only;
 use crate::limits::{StatementLimits, parse_checked};
 use crate::objects::OfflineOnly;
+use crate::source::GroupSource;
 use crate::time_travel::{TimeTravel, TimeTravelKind, rewrite_system_time};
 
 /// Limits and tuning of queries.
@@ -121,10 +121,10 @@ struct Running {
 pub struct DatasetAdmission(Running);
 
 impl SqlEngine {
-    /// An engine over the groups of `engine` and the files of `store`,
+    /// An engine over the groups of `source` and the files of `store`,
     /// planning and running queries on `runtime`.
     pub fn new(
-        engine: Arc<Engine>,
+        source: Arc<dyn GroupSource>,
         store: OfflineStore,
         config: SqlConfig,
         leases: Arc<QueryLeases>,
@@ -136,7 +136,7 @@ impl SqlEngine {
             .expect("a default runtime builds");
         let slots = Arc::new(Semaphore::new(config.max_concurrent_queries.max(1)));
         Self {
-            tables: Arc::new(GroupTables::new(engine, store.clone())),
+            tables: Arc::new(GroupTables::new(source, store.clone())),
             store,
             config,
             metadata_cache,

@@ -31,6 +31,8 @@
 //!   projection computes, bounded too.
 //! - [`objects`]: the one object store queries reach, scoped to the
 //!   offline root.
+//! - [`source`]: [`GroupSource`], what SQL needs from the online engine
+//!   (the groups, and a group's offline data from one snapshot).
 //! - [`dialect`]: the SQL dialect (generic plus table versioning).
 //! - [`error`]: the [`SqlError`] enum.
 
@@ -47,6 +49,7 @@ pub mod guard;
 pub mod latest;
 pub mod limits;
 pub mod objects;
+pub mod source;
 pub mod table;
 pub mod time_travel;
 pub mod version_order;
@@ -55,3 +58,4 @@ pub use dataset::entities::EntityTable;
 pub use engine::{DatasetAdmission, QueryStream, SqlConfig, SqlEngine};
 pub use error::{Result, SqlError};
 pub use limits::StatementLimits;
+pub use source::GroupSource;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use almanac_offline::batch::entries_to_batch;
 use almanac_offline::schema::{WRITE_TIME, table_schema};
 use almanac_offline::{FileMeta, OfflineStore};
-use almanac_online::Engine;
 use almanac_types::FeatureGroup;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -28,22 +27,27 @@ use datafusion::physical_plan::union::UnionExec;
 use crate::bounds::TimeBounds;
 use crate::error::SqlError;
 use crate::objects::offline_store_url;
+use crate::source::GroupSource;
 
 /// One feature group as a SQL table.
 #[derive(Debug)]
 pub struct GroupTable {
     group: Arc<FeatureGroup>,
-    engine: Arc<Engine>,
+    source: Arc<dyn GroupSource>,
     store: OfflineStore,
     schema: SchemaRef,
 }
 
 impl GroupTable {
-    pub fn new(group: Arc<FeatureGroup>, engine: Arc<Engine>, store: OfflineStore) -> Self {
+    pub fn new(
+        group: Arc<FeatureGroup>,
+        source: Arc<dyn GroupSource>,
+        store: OfflineStore,
+    ) -> Self {
         let schema = table_schema(&group);
         Self {
             group,
-            engine,
+            source,
             store,
             schema,
         }
@@ -102,9 +106,9 @@ impl TableProvider for GroupTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let event_bounds = TimeBounds::from_filters(filters, &self.group.event_time);
         let write_bounds = TimeBounds::from_filters(filters, WRITE_TIME);
-        let engine = Arc::clone(&self.engine);
+        let source = Arc::clone(&self.source);
         let group_id = self.group.id;
-        let view = tokio::task::spawn_blocking(move || engine.offline_view(group_id))
+        let view = tokio::task::spawn_blocking(move || source.offline_view(group_id))
             .await
             .map_err(|e| SqlError::Internal(e.to_string()))?
             .map_err(SqlError::from)?;

@@ -108,7 +108,7 @@ impl Almanac {
         let flusher =
             OfflineFlusher::new(Arc::clone(&engine), store.clone(), FlusherConfig::default());
         let sql = SqlEngine::new(
-            Arc::clone(&engine),
+            engine.clone(),
             store,
             SqlConfig::default(),
             flusher.leases(),

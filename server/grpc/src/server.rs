@@ -112,7 +112,7 @@ pub async fn serve(
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let sql = SqlEngine::new(
-        Arc::clone(&engine),
+        engine.clone(),
         offline.clone(),
         config.sql.clone(),
         leases,

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use almanac_online::{CompactionPlan, Engine};
+use almanac_online::CompactionPlan;
 use almanac_types::FeatureGroup;
 use arrow::array::{ArrayRef, RecordBatch, new_null_array};
 use arrow::datatypes::SchemaRef;
@@ -25,8 +25,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{OfflineError, Result};
 use crate::files::FileMeta;
-use crate::flusher::encode_batches;
 use crate::leases::QueryLeases;
+use crate::log::FileList;
+use crate::parquet_file::encode_batches;
 use crate::paths::{compacted_file, data_file_range, partition_of};
 use crate::schema::table_schema_of_width;
 use crate::store::OfflineStore;
@@ -58,8 +59,8 @@ type Candidate = (Arc<FeatureGroup>, CompactionPlan, Vec<FileMeta>);
 
 /// Merges small files, one compaction at a time.
 #[derive(Debug)]
-pub struct Compactor {
-    engine: Arc<Engine>,
+pub(crate) struct Compactor {
+    files: Arc<dyn FileList>,
     store: OfflineStore,
     config: CompactionConfig,
     leases: Arc<QueryLeases>,
@@ -71,14 +72,14 @@ pub struct Compactor {
 }
 
 impl Compactor {
-    pub fn new(
-        engine: Arc<Engine>,
+    pub(crate) fn new(
+        files: Arc<dyn FileList>,
         store: OfflineStore,
         config: CompactionConfig,
         leases: Arc<QueryLeases>,
     ) -> Self {
         Self {
-            engine,
+            files,
             store,
             config,
             leases,
@@ -88,15 +89,15 @@ impl Compactor {
     }
 
     /// Pauses between writing the output and committing (a test hook).
-    pub fn with_pause_before_commit(mut self, pause: Duration) -> Self {
+    pub(crate) fn with_pause_before_commit(mut self, pause: Duration) -> Self {
         self.pause_before_commit = pause;
         self
     }
 
     /// Finishes the compaction in progress, if it can, then starts and
     /// finishes at most one more.
-    pub async fn round(&mut self) -> Result<()> {
-        if let Some(plan) = self.engine.unfinished_compaction()?
+    pub(crate) async fn round(&mut self) -> Result<()> {
+        if let Some(plan) = self.files.unfinished_compaction()?
             && !self.finish(&plan).await?
         {
             return Ok(());
@@ -107,12 +108,12 @@ impl Compactor {
         let Some((group, plan, metas)) = self.pick()? else {
             return Ok(());
         };
-        self.engine.begin_compaction(&plan)?;
+        self.files.begin_compaction(&plan)?;
         let meta = self.merge(&group, &plan, &metas).await?;
         if !self.pause_before_commit.is_zero() {
             tokio::time::sleep(self.pause_before_commit).await;
         }
-        self.engine.commit_compaction(&plan, &meta.encode())?;
+        self.files.commit_compaction(&plan, &meta.encode())?;
         self.committed_epoch = Some(self.leases.advance());
         let committed = CompactionPlan {
             committed: true,
@@ -137,7 +138,7 @@ impl Compactor {
         } else {
             self.delete(&Path::from(plan.output.as_str())).await?;
         }
-        self.engine.end_compaction()?;
+        self.files.end_compaction()?;
         self.committed_epoch = None;
         Ok(true)
     }
@@ -151,9 +152,9 @@ impl Compactor {
 
     /// The first partition, over live groups, with enough small files.
     fn pick(&self) -> Result<Option<Candidate>> {
-        for group in self.engine.groups() {
+        for group in self.files.groups() {
             let mut partitions: BTreeMap<&str, Vec<(&str, FileMeta)>> = BTreeMap::new();
-            let files = self.engine.offline_files(group.id)?;
+            let files = self.files.files(group.id)?;
             for (path, meta) in &files {
                 let meta = FileMeta::decode(path, meta)?;
                 if meta.bytes < self.config.small_file_bytes && data_file_range(path).is_some() {

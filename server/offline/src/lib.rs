@@ -5,9 +5,18 @@
 //! # Layout
 //!
 //! - [`flusher`]: [`OfflineFlusher`], the background task that drains the
-//!   log into files, retries with backoff while storage fails, and purges
-//!   the files of groups deleted with `purge_offline`.
-//! - [`compactor`]: merges the small files of a partition, exactly once.
+//!   log into a table format, exactly once, retries with backoff while
+//!   storage fails, and purges groups deleted with `purge_offline` once no
+//!   query reads them.
+//! - [`log`]: what the flusher needs from the online engine
+//!   ([`OfflineLog`]) and what the native format needs ([`FileList`]);
+//!   the engine implements both.
+//! - [`format`]: [`TableFormat`], the seam between the flusher and a table
+//!   format (a second one, such as Apache Iceberg, implements it).
+//! - [`hive`]: [`HiveParquet`], the native format: Hive-partitioned zstd
+//!   Parquet, its file list committed with the log; with `compactor`,
+//!   which merges the small files of a partition exactly once, and
+//!   `parquet_file`, the one Parquet writer setting.
 //! - [`leases`]: which files running queries may still read.
 //! - [`store`]: [`OfflineStore`], opening the object store from a location.
 //! - [`paths`]: every object path (group folder, data files, schema file).
@@ -18,11 +27,15 @@
 //! - [`error`]: the [`OfflineError`] enum.
 
 pub mod batch;
-pub mod compactor;
+mod compactor;
 pub mod error;
 pub mod files;
 pub mod flusher;
+pub mod format;
+pub mod hive;
 pub mod leases;
+pub mod log;
+mod parquet_file;
 pub mod paths;
 pub mod schema;
 pub mod status;
@@ -35,7 +48,10 @@ pub use compactor::CompactionConfig;
 pub use error::{OfflineError, Result};
 pub use files::{FileMeta, OfflineFile};
 pub use flusher::{FlusherConfig, OfflineFlusher};
+pub use format::TableFormat;
+pub use hive::HiveParquet;
 pub use leases::{Lease, QueryLeases};
+pub use log::{FileList, OfflineLog};
 pub use paths::OfflineRoot;
 pub use status::{Blocked, FlushStatus};
 pub use store::OfflineStore;

@@ -6,15 +6,20 @@
 //! one of them fails in turn, each way, and the flusher (a new one after
 //! every failure, as after a restart) must end with each offline-log entry
 //! in exactly one listed file.
+//!
+//! The last test drives the flusher over a second table format, one that
+//! only records what it is asked, to pin down the seam's protocol.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use almanac_offline::{CompactionConfig, FlusherConfig, OfflineFlusher, OfflineStore};
-use almanac_online::{Engine, EngineConfig, PutEntry};
+use almanac_offline::{
+    CompactionConfig, FlusherConfig, OfflineFlusher, OfflineStore, QueryLeases, TableFormat,
+};
+use almanac_online::{Engine, EngineConfig, FlushPlan, FlushedFile, OfflineLogEntry, PutEntry};
 use almanac_types::time::ManualClock;
-use almanac_types::{FeatureDefinition, FeatureGroupSpec, FeatureType, InputValue};
+use almanac_types::{FeatureDefinition, FeatureGroup, FeatureGroupSpec, FeatureType, InputValue};
 use arrow::array::AsArray;
 use arrow::datatypes::TimestampMicrosecondType;
 use futures::stream::{BoxStream, StreamExt};
@@ -320,5 +325,160 @@ fn every_storage_fault_at_every_step_leaves_each_entry_in_exactly_one_file() {
                 run(Some((at, kind))).await;
             }
         }
+    });
+}
+
+/// What the flusher asked of [`RecordingFormat`], in order.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Write {
+        plan: FlushPlan,
+        group: String,
+        ids: Vec<String>,
+    },
+    Publish {
+        plan: FlushPlan,
+        files: usize,
+    },
+    Purge {
+        group: String,
+    },
+}
+
+/// A table format that keeps nothing but a record of its calls, and fails
+/// its first `publish`: the shape of a format with a catalog of its own,
+/// which commits in `publish` and lists no files in the log.
+#[derive(Debug, Default)]
+struct RecordingFormat {
+    steps: Arc<Mutex<Vec<Step>>>,
+    published: bool,
+}
+
+#[async_trait::async_trait]
+impl TableFormat for RecordingFormat {
+    async fn write(
+        &mut self,
+        plan: FlushPlan,
+        group: &Arc<FeatureGroup>,
+        rows: Vec<OfflineLogEntry>,
+    ) -> almanac_offline::Result<Vec<FlushedFile>> {
+        self.steps.lock().unwrap().push(Step::Write {
+            plan,
+            group: group.name.clone(),
+            ids: rows.into_iter().map(|e| e.record_id.0).collect(),
+        });
+        Ok(Vec::new())
+    }
+
+    async fn publish(
+        &mut self,
+        plan: FlushPlan,
+        files: &[FlushedFile],
+    ) -> almanac_offline::Result<()> {
+        self.steps.lock().unwrap().push(Step::Publish {
+            plan,
+            files: files.len(),
+        });
+        if !self.published {
+            self.published = true;
+            return Err(almanac_offline::OfflineError::Config("catalog down".into()));
+        }
+        Ok(())
+    }
+
+    async fn purge(&mut self, group: &FeatureGroup) -> almanac_offline::Result<()> {
+        self.steps.lock().unwrap().push(Step::Purge {
+            group: group.name.clone(),
+        });
+        Ok(())
+    }
+
+    async fn maintain(&mut self) -> almanac_offline::Result<()> {
+        Ok(())
+    }
+
+    fn maintenance_pending(&self) -> almanac_offline::Result<bool> {
+        Ok(false)
+    }
+}
+
+#[test]
+fn a_second_table_format_gets_the_same_plan_and_rows_again_after_a_failed_publish() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = EngineConfig::new(dir.path());
+        config.clock = Arc::new(ManualClock::new(1_772_323_200_000_000));
+        let engine = Arc::new(Engine::open(config).unwrap());
+        engine.create_group(spec()).await.unwrap();
+        let other = FeatureGroupSpec {
+            name: "others".into(),
+            ..spec()
+        };
+        engine.create_group(other).await.unwrap();
+        for (group, id) in [("events", "a"), ("others", "b"), ("events", "c")] {
+            engine
+                .put_record(PutEntry {
+                    group: group.into(),
+                    values: vec![
+                        ("id".into(), InputValue::String(id.into())),
+                        (
+                            "ts".into(),
+                            InputValue::String("2026-03-01T00:00:00Z".into()),
+                        ),
+                        ("n".into(), InputValue::Integral(1)),
+                    ],
+                    target_stores: None,
+                    ttl_seconds: None,
+                })
+                .await
+                .unwrap();
+        }
+        let format = RecordingFormat::default();
+        let steps = Arc::clone(&format.steps);
+        let mut flusher = OfflineFlusher::with_format(
+            Arc::clone(&engine) as _,
+            Box::new(format),
+            Arc::new(QueryLeases::default()),
+            FlusherConfig::default(),
+        );
+
+        // The failed publish leaves the plan recorded and the log whole.
+        flusher.round().await.unwrap_err();
+        let plan = engine.unfinished_flush().unwrap().expect("the plan stays");
+        assert_eq!(engine.offline_backlog_total(), 3);
+        // The redo repeats every step with the same plan and rows.
+        flusher.round().await.unwrap();
+        assert_eq!(engine.unfinished_flush().unwrap(), None);
+        assert_eq!(engine.offline_backlog_total(), 0);
+        let once = vec![
+            Step::Write {
+                plan,
+                group: "events".into(),
+                ids: vec!["a".into(), "c".into()],
+            },
+            Step::Write {
+                plan,
+                group: "others".into(),
+                ids: vec!["b".into()],
+            },
+            Step::Publish { plan, files: 0 },
+        ];
+        let twice: Vec<Step> = once.iter().chain(&once).cloned().collect();
+        assert_eq!(*steps.lock().unwrap(), twice);
+
+        // A purge goes to the format, then the engine forgets the group.
+        engine.delete_group("others", true).await.unwrap();
+        flusher.round().await.unwrap();
+        assert_eq!(
+            steps.lock().unwrap().last(),
+            Some(&Step::Purge {
+                group: "others".into()
+            })
+        );
+        assert!(engine.groups_to_purge().is_empty());
     });
 }
