@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use almanac_offline::schema::{IS_DELETED, WRITE_TIME};
+use almanac_offline::{IS_DELETED, WRITE_TIME};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
@@ -23,14 +23,14 @@ use crate::table::GroupTable;
 /// A group as of an event-time instant, optionally as written by a
 /// wall-clock instant.
 #[derive(Debug)]
-pub struct AsOfTable {
+pub(crate) struct AsOfTable {
     table: Arc<GroupTable>,
     event_time_micros: i64,
     written_before_micros: Option<i64>,
 }
 
 impl AsOfTable {
-    pub fn new(
+    pub(crate) fn new(
         table: Arc<GroupTable>,
         event_time_micros: i64,
         written_before_micros: Option<i64>,
@@ -55,7 +55,7 @@ impl AsOfTable {
 }
 
 /// A UTC timestamp literal.
-pub fn timestamp(micros: i64) -> Expr {
+pub(crate) fn timestamp(micros: i64) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(
         Some(micros),
         Some("UTC".into()),

@@ -27,7 +27,7 @@ use futures::StreamExt;
 
 /// Puts a [`BoundedOutputExec`] above every projection.
 #[derive(Debug)]
-pub struct BoundProjections {
+pub(crate) struct BoundProjections {
     pub max_batch_bytes: usize,
 }
 
@@ -71,14 +71,14 @@ impl PhysicalOptimizerRule for BoundProjections {
 /// Passes its input's batches on, failing on one whose `computed` columns
 /// take more than `max_batch_bytes`.
 #[derive(Debug)]
-pub struct BoundedOutputExec {
+pub(crate) struct BoundedOutputExec {
     input: Arc<dyn ExecutionPlan>,
     computed: Arc<[usize]>,
     max_batch_bytes: usize,
 }
 
 impl BoundedOutputExec {
-    pub fn new(
+    pub(crate) fn new(
         input: Arc<dyn ExecutionPlan>,
         computed: Vec<usize>,
         max_batch_bytes: usize,

@@ -6,7 +6,7 @@ use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 
 /// An inclusive range of epoch microseconds; unbounded by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeBounds {
+pub(crate) struct TimeBounds {
     pub min: i64,
     pub max: i64,
 }
@@ -23,7 +23,7 @@ impl Default for TimeBounds {
 impl TimeBounds {
     /// The bounds that the conjunctive `filters` put on column `column`.
     /// Filters it does not understand leave the bounds as they are.
-    pub fn from_filters(filters: &[Expr], column: &str) -> Self {
+    pub(crate) fn from_filters(filters: &[Expr], column: &str) -> Self {
         let mut bounds = Self::default();
         for filter in filters {
             bounds.narrow(filter, column);
@@ -82,18 +82,18 @@ impl TimeBounds {
     }
 
     /// Whether `[min, max]` meets these bounds.
-    pub fn overlaps(&self, min: i64, max: i64) -> bool {
+    pub(crate) fn overlaps(&self, min: i64, max: i64) -> bool {
         min <= self.max && max >= self.min
     }
 
-    pub fn contains(&self, micros: i64) -> bool {
+    pub(crate) fn contains(&self, micros: i64) -> bool {
         self.min <= micros && micros <= self.max
     }
 }
 
 /// A timestamp literal in epoch microseconds. Rounds outward, so that
 /// bounds never exclude a row they should keep.
-pub fn scalar_micros(value: &ScalarValue) -> Option<i64> {
+pub(crate) fn scalar_micros(value: &ScalarValue) -> Option<i64> {
     match value {
         ScalarValue::TimestampSecond(Some(v), _) => v.checked_mul(1_000_000),
         ScalarValue::TimestampMillisecond(Some(v), _) => v.checked_mul(1_000),

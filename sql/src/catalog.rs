@@ -74,12 +74,12 @@ impl SchemaProvider for GroupTables {
 
 /// The `almanac` catalog, with the one schema `public`.
 #[derive(Debug)]
-pub struct AlmanacCatalog {
+pub(crate) struct AlmanacCatalog {
     tables: Arc<GroupTables>,
 }
 
 impl AlmanacCatalog {
-    pub fn new(tables: Arc<GroupTables>) -> Self {
+    pub(crate) fn new(tables: Arc<GroupTables>) -> Self {
         Self { tables }
     }
 }

@@ -11,7 +11,7 @@ use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
 /// Generic SQL with table versioning.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct AlmanacDialect;
+pub(crate) struct AlmanacDialect;
 
 impl Dialect for AlmanacDialect {
     fn dialect(&self) -> TypeId {

@@ -34,7 +34,7 @@ use datafusion::prelude::SessionContext;
 
 /// Wraps every scalar function registered in `context` so that none
 /// returns more than `max_value_bytes` from one call.
-pub fn bound_scalar_functions(context: &SessionContext, max_value_bytes: usize) {
+pub(crate) fn bound_scalar_functions(context: &SessionContext, max_value_bytes: usize) {
     let functions: Vec<Arc<ScalarUDF>> = context
         .state()
         .scalar_functions()

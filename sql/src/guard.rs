@@ -10,10 +10,10 @@ use datafusion::sql::sqlparser::ast::{ObjectNamePart, Statement, TableFactor, Vi
 use crate::error::SqlError;
 
 /// Table functions a query may call.
-pub const TABLE_FUNCTIONS: [&str; 4] = ["as_of", "as_written", "generate_series", "range"];
+pub(crate) const TABLE_FUNCTIONS: [&str; 4] = ["as_of", "as_written", "generate_series", "range"];
 
 /// Refuses every statement that is not a read-only query.
-pub fn check_read_only(statement: &DfStatement) -> Result<(), SqlError> {
+pub(crate) fn check_read_only(statement: &DfStatement) -> Result<(), SqlError> {
     match statement {
         DfStatement::Statement(statement) => check_statement(statement),
         DfStatement::Explain(explain) => check_read_only(&explain.statement),

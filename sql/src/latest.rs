@@ -31,7 +31,7 @@ use crate::version_order::latest_first;
 
 /// Column positions the operator works with.
 #[derive(Debug, Clone, Copy)]
-pub struct VersionColumns {
+pub(crate) struct VersionColumns {
     pub record_id: usize,
     pub event_time: usize,
     pub write_time: usize,
@@ -40,14 +40,14 @@ pub struct VersionColumns {
 
 /// Keeps the latest live version of each record id.
 #[derive(Debug)]
-pub struct LatestVersionExec {
+pub(crate) struct LatestVersionExec {
     input: Arc<dyn ExecutionPlan>,
     columns: VersionColumns,
     properties: Arc<PlanProperties>,
 }
 
 impl LatestVersionExec {
-    pub fn new(input: Arc<dyn ExecutionPlan>, columns: VersionColumns) -> Self {
+    pub(crate) fn new(input: Arc<dyn ExecutionPlan>, columns: VersionColumns) -> Self {
         let properties = Arc::new(PlanProperties::new(
             input.equivalence_properties().clone(),
             input.output_partitioning().clone(),

@@ -10,50 +10,55 @@
 //!
 //! # Layout
 //!
-//! - [`engine`]: [`SqlEngine`], planning and running a query.
-//! - [`catalog`]: the catalog and schema whose tables are the groups.
-//! - [`table`]: [`table::GroupTable`], a group's files and unflushed rows.
-//! - [`bounds`]: event-time and write-time ranges read off filters, to
+//! The modules are private; the server uses what is re-exported here.
+//!
+//! - `engine`: [`SqlEngine`], planning and running a query.
+//! - `catalog`: the catalog and schema whose tables are the groups.
+//! - `table`: `GroupTable`, a group's files and unflushed rows.
+//! - `bounds`: event-time and write-time ranges read off filters, to
 //!   prune files.
-//! - [`time_travel`]: `as_of`, `as_written`, `FOR SYSTEM_TIME AS OF`.
-//! - [`as_of`]: the table `as_of` returns, and [`latest`]: its operator,
+//! - `time_travel`: `as_of`, `as_written`, `FOR SYSTEM_TIME AS OF`.
+//! - `as_of`: the table `as_of` returns, and `latest`: its operator,
 //!   which keeps each record id's latest live version in one pass over
 //!   sorted input.
-//! - [`version_order`]: which of two versions is the later one, the rule
+//! - `version_order`: which of two versions is the later one, the rule
 //!   `as_of` and datasets share.
-//! - [`dataset`]: point-in-time datasets: an as-of merge join of feature
+//! - `dataset`: point-in-time datasets: an as-of merge join of feature
 //!   groups onto an entity table.
-//! - [`guard`]: the read-only guard.
-//! - [`limits`]: size and shape limits of a statement, checked on a
+//! - `guard`: the read-only guard.
+//! - `limits`: size and shape limits of a statement, checked on a
 //!   thread sized for them before planning.
-//! - [`functions`]: every scalar function bounded by the memory limit,
-//!   also while constant folding; [`batch_limit`]: the values every
+//! - `functions`: every scalar function bounded by the memory limit,
+//!   also while constant folding; `batch_limit`: the values every
 //!   projection computes, bounded too.
-//! - [`objects`]: the one object store queries reach, scoped to the
+//! - `objects`: the one object store queries reach, scoped to the
 //!   offline root.
-//! - [`source`]: [`GroupSource`], what SQL needs from the online engine
+//! - `source`: [`GroupSource`], what SQL needs from the online engine
 //!   (the groups, and a group's offline data from one snapshot).
-//! - [`dialect`]: the SQL dialect (generic plus table versioning).
-//! - [`error`]: the [`SqlError`] enum.
+//! - `dialect`: the SQL dialect (generic plus table versioning).
+//! - `error`: the [`SqlError`] enum.
 
-pub mod as_of;
-pub mod batch_limit;
-pub mod bounds;
-pub mod catalog;
-pub mod dataset;
-pub mod dialect;
-pub mod engine;
-pub mod error;
-pub mod functions;
-pub mod guard;
-pub mod latest;
-pub mod limits;
-pub mod objects;
-pub mod source;
-pub mod table;
-pub mod time_travel;
-pub mod version_order;
+#![warn(unreachable_pub)]
 
+mod as_of;
+mod batch_limit;
+mod bounds;
+mod catalog;
+mod dataset;
+mod dialect;
+mod engine;
+mod error;
+mod functions;
+mod guard;
+mod latest;
+mod limits;
+mod objects;
+mod source;
+mod table;
+mod time_travel;
+mod version_order;
+
+pub use catalog::{CATALOG, SCHEMA};
 pub use dataset::entities::EntityTable;
 pub use engine::{DatasetAdmission, QueryStream, SqlConfig, SqlEngine};
 pub use error::{Result, SqlError};

@@ -65,7 +65,7 @@ fn parser_stack_bytes(limits: &StatementLimits) -> usize {
 
 /// Parses `sql` as exactly one statement and checks it against `limits`,
 /// on a thread of its own (see the module documentation).
-pub async fn parse_checked(sql: &str, limits: &StatementLimits) -> Result<DfStatement> {
+pub(crate) async fn parse_checked(sql: &str, limits: &StatementLimits) -> Result<DfStatement> {
     if sql.len() > limits.max_bytes {
         return Err(SqlError::OverLimit(format!(
             "the statement is {} bytes long; the limit is {} bytes",

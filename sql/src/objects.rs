@@ -15,24 +15,24 @@ use crate::error::SqlError;
 
 /// The URL under which the offline store is registered: paths below it
 /// are relative to the offline root.
-pub const OFFLINE_STORE_URL: &str = "almanac-offline://store/";
+pub(crate) const OFFLINE_STORE_URL: &str = "almanac-offline://store/";
 
 /// The URL of the offline store, for file scans.
-pub fn offline_store_url() -> ObjectStoreUrl {
+pub(crate) fn offline_store_url() -> ObjectStoreUrl {
     ObjectStoreUrl::parse(OFFLINE_STORE_URL).expect("a valid object store URL")
 }
 
 /// A registry that holds the offline store and nothing else, and takes no
 /// other store.
 #[derive(Debug)]
-pub struct OfflineOnly {
+pub(crate) struct OfflineOnly {
     url: Url,
     store: Arc<dyn ObjectStore>,
 }
 
 impl OfflineOnly {
     /// A registry over `store`, already scoped to the offline root.
-    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+    pub(crate) fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self {
             url: Url::parse(OFFLINE_STORE_URL).expect("a valid URL"),
             store,

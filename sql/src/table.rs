@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use almanac_offline::batch::entries_to_batch;
-use almanac_offline::schema::{WRITE_TIME, table_schema};
+use almanac_offline::entries_to_batch;
 use almanac_offline::{FileMeta, OfflineStore};
+use almanac_offline::{WRITE_TIME, table_schema};
 use almanac_types::FeatureGroup;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;

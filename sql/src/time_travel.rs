@@ -19,7 +19,7 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use almanac_offline::schema::WRITE_TIME;
+use almanac_offline::WRITE_TIME;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::{TableProvider, ViewTable, provider_as_source};
@@ -39,20 +39,20 @@ use crate::error::SqlError;
 
 /// Which time-travel function a [`TimeTravel`] implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeTravelKind {
+pub(crate) enum TimeTravelKind {
     AsOf,
     AsWritten,
 }
 
 /// `as_of` or `as_written` over the groups of a catalog.
 #[derive(Debug)]
-pub struct TimeTravel {
+pub(crate) struct TimeTravel {
     kind: TimeTravelKind,
     tables: Arc<GroupTables>,
 }
 
 impl TimeTravel {
-    pub fn new(kind: TimeTravelKind, tables: Arc<GroupTables>) -> Self {
+    pub(crate) fn new(kind: TimeTravelKind, tables: Arc<GroupTables>) -> Self {
         Self { kind, tables }
     }
 
@@ -163,7 +163,7 @@ fn constant_micros(expr: &Expr) -> Option<i64> {
 /// statement defines it is refused, since it would otherwise travel the
 /// group of that name. Unquoted table-function names are folded to lower
 /// case, as unquoted table names are (`AS_OF(...)` is `as_of(...)`).
-pub fn rewrite_system_time(statement: &mut Statement) -> Result<(), SqlError> {
+pub(crate) fn rewrite_system_time(statement: &mut Statement) -> Result<(), SqlError> {
     struct CteNames(Vec<String>);
     impl Visitor for CteNames {
         type Break = ();

@@ -13,16 +13,16 @@ use datafusion::physical_expr::{LexRequirement, PhysicalExpr, PhysicalSortRequir
 
 /// A version's place in its record's history: (event time, write time),
 /// both in epoch microseconds.
-pub type VersionKey = (i64, i64);
+pub(crate) type VersionKey = (i64, i64);
 
 /// Whether the version at `candidate` comes after the one at `current`.
-pub fn is_later(current: VersionKey, candidate: VersionKey) -> bool {
+pub(crate) fn is_later(current: VersionKey, candidate: VersionKey) -> bool {
     candidate > current
 }
 
 /// The order in which the first row of each record id is its latest
 /// version: by record id, then by event time and write time, latest first.
-pub fn latest_first(
+pub(crate) fn latest_first(
     record_id: Arc<dyn PhysicalExpr>,
     event_time: Arc<dyn PhysicalExpr>,
     write_time: Arc<dyn PhysicalExpr>,

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use almanac_client::Client;
+use almanac_grpc::ServerConfig;
 use almanac_online::{Engine, OfflineLogEntry};
-use almanac_server::ServerConfig;
 use almanac_types::time::{ManualClock, parse_iso8601};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -35,13 +35,18 @@ use tokio::task::JoinHandle;
 pub const START: &str = "2026-03-01T00:00:00Z";
 
 /// The Python interpreter with the test tools (pyarrow, DuckDB, the ADBC
-/// driver, SeaweedFS), as `tests/run.sh` sets it up.
+/// driver, SeaweedFS), as `tests/run.sh` sets it up. Without it the test
+/// process stops at once with one line saying how to run the suite, rather
+/// than every test failing on its own.
 pub fn python() -> PathBuf {
     match std::env::var_os("ALMANAC_TEST_PYTHON") {
         Some(path) => PathBuf::from(path),
-        None => panic!(
-            "ALMANAC_TEST_PYTHON is not set: run the suite with `bash tests/run.sh`, which sets up the Python tools the tests read Almanac's files with"
-        ),
+        None => {
+            eprintln!(
+                "error: these tests need the Python test tools; run the suite with `bash tests/run.sh` (it sets ALMANAC_TEST_PYTHON)"
+            );
+            std::process::exit(2)
+        }
     }
 }
 
@@ -108,7 +113,7 @@ impl TestServer {
         data_dir: Option<tempfile::TempDir>,
     ) -> Self {
         let storage =
-            almanac_server::open_storage(&config, Arc::new(clock.clone())).expect("open storage");
+            almanac_grpc::open_storage(&config, Arc::new(clock.clone())).expect("open storage");
         let engine = Arc::clone(&storage.engine);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -118,7 +123,7 @@ impl TestServer {
         let task = tokio::spawn({
             let config = config.clone();
             async move {
-                almanac_server::serve(listener, storage, config, async {
+                almanac_grpc::serve(listener, storage, config, async {
                     let _ = stopped.await;
                 })
                 .await

@@ -17,7 +17,7 @@ use std::time::Duration;
 use almanac_client::proto::FeatureType as T;
 use almanac_client::values::feature;
 use almanac_client::{Client, ClientError};
-use almanac_server::ServerConfig;
+use almanac_grpc::ServerConfig;
 use arrow::array::RecordBatch;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_client::FlightServiceClient;
@@ -61,7 +61,7 @@ impl IsolatedServer {
     /// its say on the configuration.
     pub async fn start_with(configure: impl FnOnce(&mut ServerConfig) + Send + 'static) -> Self {
         record_server_panics();
-        let thread_name = format!("almanac-server-{}", SERVERS.fetch_add(1, Ordering::Relaxed));
+        let thread_name = format!("almanac-grpc-{}", SERVERS.fetch_add(1, Ordering::Relaxed));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(&thread_name)
@@ -195,7 +195,7 @@ fn record_server_panics() {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let thread = std::thread::current();
-            if let Some(name) = thread.name().filter(|n| n.starts_with("almanac-server-")) {
+            if let Some(name) = thread.name().filter(|n| n.starts_with("almanac-grpc-")) {
                 SERVER_PANICS
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)

@@ -232,7 +232,7 @@ pub struct ServeArgs {
     /// How long a query waits for a slot before RESOURCE_EXHAUSTED.
     #[arg(long, env = "ALMANAC_QUERY_QUEUE_TIMEOUT", default_value = "30s")]
     pub query_queue_timeout: humantime::Duration,
-    /// Log filter (tracing's env-filter syntax), e.g. info, almanac_server=debug.
+    /// Log filter (tracing's env-filter syntax), e.g. info, almanac_grpc=debug.
     #[arg(long, env = "ALMANAC_LOG", default_value = "info")]
     pub log: String,
 }

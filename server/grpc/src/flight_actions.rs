@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 use crate::service::FeatureStoreService;
 
 /// The actions, by name, with what each does.
-pub const ACTIONS: [(&str, &str); 14] = [
+pub(crate) const ACTIONS: [(&str, &str); 14] = [
     ("CreateFeatureGroup", "create a feature group"),
     ("DescribeFeatureGroup", "describe a feature group"),
     ("ListFeatureGroups", "list feature groups"),
@@ -41,7 +41,7 @@ pub const ACTIONS: [(&str, &str); 14] = [
 ];
 
 /// The action types, for ListActions.
-pub fn action_types() -> Vec<Result<ActionType, Status>> {
+pub(crate) fn action_types() -> Vec<Result<ActionType, Status>> {
     ACTIONS
         .iter()
         .map(|(name, description)| {
@@ -55,7 +55,7 @@ pub fn action_types() -> Vec<Result<ActionType, Status>> {
 
 /// Runs action `name` with a JSON `body`; `None` when no action has that
 /// name.
-pub async fn run(
+pub(crate) async fn run(
     service: &FeatureStoreService,
     name: &str,
     body: &[u8],

@@ -51,7 +51,7 @@ enum Layout {
 
 /// What the checks remember of a stream: its schema's layout.
 #[derive(Debug, Default)]
-pub struct IpcChecker {
+pub(crate) struct IpcChecker {
     /// One layout per top-level field, once the schema has arrived.
     columns: Option<Vec<Layout>>,
     /// The layout of each dictionary's values, by dictionary id.
@@ -70,7 +70,7 @@ fn malformed(message: usize, reason: impl std::fmt::Display) -> Status {
 impl IpcChecker {
     /// Checks one message; those without an IPC header (a descriptor or
     /// app_metadata alone) pass.
-    pub fn check(&mut self, data: &FlightData) -> Result<(), Status> {
+    pub(crate) fn check(&mut self, data: &FlightData) -> Result<(), Status> {
         self.messages += 1;
         let index = self.messages;
         if data.data_header.is_empty() {
@@ -434,13 +434,13 @@ impl Walk<'_> {
 }
 
 /// Decoded and validated batches of a client's stream.
-pub type CheckedBatches = Pin<Box<dyn Stream<Item = Result<RecordBatch, Status>> + Send>>;
+pub(crate) type CheckedBatches = Pin<Box<dyn Stream<Item = Result<RecordBatch, Status>> + Send>>;
 
 /// A stream of client batches: every message checked before decoding,
 /// every decoded batch validated in full, and a panic inside arrow (which
 /// the checks exist to prevent) answered as a malformed stream rather than
 /// a broken handler.
-pub fn decode_checked<S>(messages: S, what: &'static str) -> (CheckedBatches, SchemaSlot)
+pub(crate) fn decode_checked<S>(messages: S, what: &'static str) -> (CheckedBatches, SchemaSlot)
 where
     S: Stream<Item = Result<FlightData, Status>> + Send + 'static,
 {
@@ -479,7 +479,7 @@ where
 
 /// The schema of a checked stream, once its schema message has come.
 #[derive(Debug, Clone, Default)]
-pub struct SchemaSlot(std::sync::Arc<std::sync::Mutex<Option<arrow::datatypes::SchemaRef>>>);
+pub(crate) struct SchemaSlot(std::sync::Arc<std::sync::Mutex<Option<arrow::datatypes::SchemaRef>>>);
 
 impl SchemaSlot {
     fn set(&self, schema: arrow::datatypes::SchemaRef) {
@@ -487,7 +487,7 @@ impl SchemaSlot {
     }
 
     /// The schema, once its message has been checked.
-    pub fn get(&self) -> Option<arrow::datatypes::SchemaRef> {
+    pub(crate) fn get(&self) -> Option<arrow::datatypes::SchemaRef> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

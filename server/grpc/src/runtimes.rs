@@ -29,7 +29,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 /// anywhere, async code included (dropping a tokio runtime is not; a
 /// server whose future is dropped mid-way would panic).
 #[derive(Debug)]
-pub struct Runtimes {
+pub(crate) struct Runtimes {
     query: Option<Runtime>,
     background: Option<Runtime>,
 }
@@ -41,7 +41,7 @@ const QUERY_STACK_BYTES: usize = 64 << 20;
 
 impl Runtimes {
     /// `query_threads` threads for queries, two for background work.
-    pub fn start(query_threads: usize) -> io::Result<Self> {
+    pub(crate) fn start(query_threads: usize) -> io::Result<Self> {
         Ok(Self {
             query: Some(low_priority(
                 "almanac-query",
@@ -53,12 +53,12 @@ impl Runtimes {
     }
 
     /// Where queries and dataset builds run.
-    pub fn query(&self) -> &Handle {
+    pub(crate) fn query(&self) -> &Handle {
         self.query.as_ref().expect("running until dropped").handle()
     }
 
     /// Where ingest, the flusher and the TTL purge run.
-    pub fn background(&self) -> &Handle {
+    pub(crate) fn background(&self) -> &Handle {
         self.background
             .as_ref()
             .expect("running until dropped")

@@ -83,16 +83,14 @@ pub async fn serve(
         .await;
 
     let (stop_background, background_stopped) = watch::channel(false);
-    let purge = runtimes
-        .background()
-        .spawn(almanac_online::ttl::run_purge_loop(
-            Arc::clone(&engine),
-            config.ttl_purge_interval,
-            async move {
-                let mut stopped = background_stopped;
-                let _ = stopped.wait_for(|&stop| stop).await;
-            },
-        ));
+    let purge = runtimes.background().spawn(almanac_online::run_purge_loop(
+        Arc::clone(&engine),
+        config.ttl_purge_interval,
+        async move {
+            let mut stopped = background_stopped;
+            let _ = stopped.wait_for(|&stop| stop).await;
+        },
+    ));
 
     let flusher = OfflineFlusher::new(Arc::clone(&engine), offline.clone(), config.flusher.clone());
     let flush_status = flusher.status();

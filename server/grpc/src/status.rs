@@ -9,11 +9,11 @@ use tonic::{Code, Status};
 /// Longest status message, in bytes. Messages quote what was wrong with a
 /// request; a bad value can be megabytes long, and a status travels in an
 /// HTTP/2 header, whose size is limited.
-pub const MAX_STATUS_MESSAGE_BYTES: usize = 1024;
+pub(crate) const MAX_STATUS_MESSAGE_BYTES: usize = 1024;
 
 /// `message`, cut to [`MAX_STATUS_MESSAGE_BYTES`] at a character
 /// boundary, saying how long it was.
-pub fn bounded_message(message: String) -> String {
+pub(crate) fn bounded_message(message: String) -> String {
     if message.len() <= MAX_STATUS_MESSAGE_BYTES {
         return message;
     }
@@ -31,12 +31,12 @@ pub fn bounded_message(message: String) -> String {
 /// For `map_err`: a fault of the server itself while `doing` something
 /// (encoding a schema, joining a blocking task) is INTERNAL, and says what
 /// the server was doing.
-pub fn internal<E: std::fmt::Display>(doing: &'static str) -> impl FnOnce(E) -> Status {
+pub(crate) fn internal<E: std::fmt::Display>(doing: &'static str) -> impl FnOnce(E) -> Status {
     move |error| Status::internal(bounded_message(format!("{doing}: {error}")))
 }
 
 /// The gRPC status of an engine error.
-pub fn to_status(error: StoreError) -> Status {
+pub(crate) fn to_status(error: StoreError) -> Status {
     let message = bounded_message(error.to_string());
     match error {
         StoreError::Invalid(_) | StoreError::OverLimit(_) => Status::invalid_argument(message),
@@ -52,13 +52,13 @@ pub fn to_status(error: StoreError) -> Status {
 }
 
 /// The numeric gRPC code of an engine error, for per-entry batch errors.
-pub fn error_code(error: StoreError) -> (i32, String) {
+pub(crate) fn error_code(error: StoreError) -> (i32, String) {
     let status = to_status(error);
     (status.code() as i32, status.message().to_owned())
 }
 
 /// The gRPC status of a query error.
-pub fn sql_status(error: SqlError) -> Status {
+pub(crate) fn sql_status(error: SqlError) -> Status {
     let message = bounded_message(error.to_string());
     match error {
         SqlError::Invalid(_) => Status::invalid_argument(message),
@@ -72,7 +72,7 @@ pub fn sql_status(error: SqlError) -> Status {
 
 /// The status of a request stream's error: a message over the size limit
 /// is RESOURCE_EXHAUSTED, as every size limit is (tonic says OUT_OF_RANGE).
-pub fn request_status(status: Status) -> Status {
+pub(crate) fn request_status(status: Status) -> Status {
     if status.code() == Code::OutOfRange && status.message().contains("message length too large") {
         return Status::resource_exhausted(format!(
             "a message is over the size limit: {}",

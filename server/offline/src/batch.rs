@@ -26,12 +26,12 @@ pub fn entries_to_batch<'a>(
 /// The number of features the widest of `entries` was written with: the
 /// features a file of them needs. It depends only on the entries, so a
 /// flush redone after the group gained features writes the same file.
-pub fn entries_width<'a>(entries: impl Iterator<Item = &'a OfflineLogEntry>) -> usize {
+pub(crate) fn entries_width<'a>(entries: impl Iterator<Item = &'a OfflineLogEntry>) -> usize {
     entries.map(|e| e.record.values.len()).max().unwrap_or(0)
 }
 
 /// Builds the rows of `entries` with the group's first `width` features.
-pub fn entries_to_batch_of_width<'a>(
+pub(crate) fn entries_to_batch_of_width<'a>(
     group: &FeatureGroup,
     width: usize,
     entries: impl ExactSizeIterator<Item = &'a OfflineLogEntry> + Clone,

@@ -13,7 +13,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use almanac_online::catalog::StoredGroup;
+use almanac_online::StoredGroup;
 use almanac_online::{CompactionPlan, Engine, FlushPlan, FlushedFile, OfflineLogEntry, Result};
 use almanac_types::FeatureGroup;
 use async_trait::async_trait;

@@ -19,7 +19,7 @@ use almanac_types::time::format_iso8601;
 use object_store::path::Path;
 
 /// The start of an hour partition, in epoch microseconds.
-pub fn hour_start(event_time_micros: i64) -> i64 {
+pub(crate) fn hour_start(event_time_micros: i64) -> i64 {
     const HOUR: i64 = 3_600_000_000;
     event_time_micros.div_euclid(HOUR) * HOUR
 }
@@ -108,7 +108,7 @@ impl OfflineRoot {
 
 /// The log range in a data file's name (`<first>-<last>-<part>.parquet`),
 /// for flushed and compacted files alike.
-pub fn data_file_range(path: &str) -> Option<(u64, u64)> {
+pub(crate) fn data_file_range(path: &str) -> Option<(u64, u64)> {
     let name = path.rsplit('/').next()?.strip_suffix(".parquet")?;
     let mut parts = name.split('-');
     let first = parts.next()?.parse().ok()?;
@@ -117,13 +117,13 @@ pub fn data_file_range(path: &str) -> Option<(u64, u64)> {
 }
 
 /// The hour-partition folder of a data file: everything before its name.
-pub fn partition_of(path: &str) -> &str {
+pub(crate) fn partition_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// The file a compaction of files covering `first..=last` writes, in
 /// their partition folder.
-pub fn compacted_file(partition: &str, first: u64, last: u64) -> Path {
+pub(crate) fn compacted_file(partition: &str, first: u64, last: u64) -> Path {
     Path::from(format!("{partition}/{first:020}-{last:020}-c.parquet"))
 }
 

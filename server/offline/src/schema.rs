@@ -14,17 +14,17 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 /// Name of the column with the instant a row was committed to the store.
 pub const WRITE_TIME: &str = "write_time";
 /// Name of the column with the instant the API call was received.
-pub const API_INVOCATION_TIME: &str = "api_invocation_time";
+pub(crate) const API_INVOCATION_TIME: &str = "api_invocation_time";
 /// Name of the column marking delete markers.
 pub const IS_DELETED: &str = "is_deleted";
 
 /// `Timestamp(Microsecond, "UTC")`.
-pub fn utc_timestamp() -> DataType {
+pub(crate) fn utc_timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
 /// The Arrow type of a feature, as stored offline.
-pub fn feature_type(group: &FeatureGroup, definition: &FeatureDefinition) -> DataType {
+pub(crate) fn feature_type(group: &FeatureGroup, definition: &FeatureDefinition) -> DataType {
     if definition.name == group.event_time {
         return utc_timestamp();
     }
@@ -56,7 +56,7 @@ pub fn table_schema(group: &FeatureGroup) -> SchemaRef {
 
 /// The schema with only the group's first `width` features: the schema of
 /// a file whose rows were written before the later features existed.
-pub fn table_schema_of_width(group: &FeatureGroup, width: usize) -> SchemaRef {
+pub(crate) fn table_schema_of_width(group: &FeatureGroup, width: usize) -> SchemaRef {
     let mut fields: Vec<Field> = group
         .features
         .iter()
@@ -71,7 +71,7 @@ pub fn table_schema_of_width(group: &FeatureGroup, width: usize) -> SchemaRef {
 
 /// The content of the schema file beside `data/`: the group's definition
 /// and the Arrow type of every column, as JSON.
-pub fn schema_document(group: &FeatureGroup) -> serde_json::Value {
+pub(crate) fn schema_document(group: &FeatureGroup) -> serde_json::Value {
     let schema = table_schema(group);
     let columns: Vec<serde_json::Value> = schema
         .fields()

@@ -9,7 +9,7 @@ use almanac_types::{
 /// `reviews`: review_id (String), event_time (String), star_rating
 /// (Integral), helpful (Fractional), tags (String list), embedding
 /// (vector of 2).
-pub fn reviews_group(created_micros: i64) -> FeatureGroup {
+pub(crate) fn reviews_group(created_micros: i64) -> FeatureGroup {
     let spec = FeatureGroupSpec {
         name: "reviews".into(),
         record_identifier: "review_id".into(),
@@ -40,7 +40,7 @@ pub fn reviews_group(created_micros: i64) -> FeatureGroup {
 }
 
 /// A log entry of [`reviews_group`] with the given values.
-pub fn review_entry(
+pub(crate) fn review_entry(
     id: &str,
     event_micros: i64,
     write_micros: i64,

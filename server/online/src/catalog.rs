@@ -31,7 +31,7 @@ pub struct StoredGroup {
 
 /// The in-memory snapshot of the catalog.
 #[derive(Debug, Default)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     live: HashMap<String, Arc<FeatureGroup>>,
     by_id: HashMap<u64, Arc<StoredGroup>>,
     next_id: u64,
@@ -39,7 +39,7 @@ pub struct Catalog {
 
 impl Catalog {
     /// Loads every stored definition.
-    pub fn load(db: &DB) -> Result<Self> {
+    pub(crate) fn load(db: &DB) -> Result<Self> {
         let mut catalog = Catalog {
             next_id: 1,
             ..Default::default()
@@ -84,7 +84,7 @@ impl Catalog {
     }
 
     /// The live group called `name`.
-    pub fn get(&self, name: &str) -> Result<Arc<FeatureGroup>> {
+    pub(crate) fn get(&self, name: &str) -> Result<Arc<FeatureGroup>> {
         self.live
             .get(name)
             .cloned()
@@ -92,7 +92,7 @@ impl Catalog {
     }
 
     /// The live group with internal id `id`.
-    pub fn live_by_id(&self, id: u64) -> Option<&FeatureGroup> {
+    pub(crate) fn live_by_id(&self, id: u64) -> Option<&FeatureGroup> {
         self.by_id
             .get(&id)
             .filter(|stored| stored.deleted_micros.is_none())
@@ -100,12 +100,12 @@ impl Catalog {
     }
 
     /// Any group, live or deleted, with internal id `id`.
-    pub fn stored_by_id(&self, id: u64) -> Option<Arc<StoredGroup>> {
+    pub(crate) fn stored_by_id(&self, id: u64) -> Option<Arc<StoredGroup>> {
         self.by_id.get(&id).cloned()
     }
 
     /// Deleted groups whose offline files are to go and have not yet.
-    pub fn awaiting_offline_purge(&self) -> Vec<Arc<StoredGroup>> {
+    pub(crate) fn awaiting_offline_purge(&self) -> Vec<Arc<StoredGroup>> {
         self.by_id
             .values()
             .filter(|s| s.deleted_micros.is_some() && s.purge_offline && !s.offline_purged)
@@ -114,12 +114,12 @@ impl Catalog {
     }
 
     /// Every live group, in no particular order.
-    pub fn live_groups(&self) -> Vec<Arc<FeatureGroup>> {
+    pub(crate) fn live_groups(&self) -> Vec<Arc<FeatureGroup>> {
         self.live.values().cloned().collect()
     }
 
     /// Hands out the next group id and records it in `batch`.
-    pub fn allocate_id(&mut self, db: &DB, batch: &mut WriteBatch) -> u64 {
+    pub(crate) fn allocate_id(&mut self, db: &DB, batch: &mut WriteBatch) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         batch.put_cf(
@@ -139,7 +139,12 @@ impl Catalog {
 
     /// Adds to `batch` the writes that store `stored`. The name index
     /// changes only for the incarnation that holds the name.
-    pub fn stage(&self, db: &DB, batch: &mut WriteBatch, stored: &StoredGroup) -> Result<()> {
+    pub(crate) fn stage(
+        &self,
+        db: &DB,
+        batch: &mut WriteBatch,
+        stored: &StoredGroup,
+    ) -> Result<()> {
         let family = cf(db, CF_CATALOG);
         let json = serde_json::to_vec(stored)
             .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
@@ -154,7 +159,7 @@ impl Catalog {
     }
 
     /// Takes `stored` into the snapshot once its batch is committed.
-    pub fn commit(&mut self, stored: StoredGroup) {
+    pub(crate) fn commit(&mut self, stored: StoredGroup) {
         self.remember(stored);
     }
 }

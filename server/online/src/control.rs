@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use almanac_types::schema::{check_description, ttl_setting};
 use almanac_types::{FeatureDefinition, FeatureGroup, FeatureGroupSpec, FeatureMetadata};
+use almanac_types::{check_description, ttl_setting};
 use rocksdb::{Direction, IteratorMode};
 
 use crate::catalog::{Catalog, StoredGroup};
@@ -34,9 +34,9 @@ pub struct FeatureMetadataUpdate {
 }
 
 /// Most parameters one feature may have.
-pub const MAX_FEATURE_PARAMETERS: usize = 25;
+pub(crate) const MAX_FEATURE_PARAMETERS: usize = 25;
 /// Longest parameter key or value.
-pub const MAX_PARAMETER_CHARS: usize = 255;
+pub(crate) const MAX_PARAMETER_CHARS: usize = 255;
 
 impl Engine {
     pub(crate) async fn change_catalog(&self, change: CatalogChange) -> Result<Arc<FeatureGroup>> {

@@ -22,7 +22,7 @@ pub enum Durability {
 }
 
 /// Opens (or creates) the database under `path` with every column family.
-pub fn open(path: &Path, block_cache_bytes: usize) -> Result<DB> {
+pub(crate) fn open(path: &Path, block_cache_bytes: usize) -> Result<DB> {
     let mut options = Options::default();
     options.create_if_missing(true);
     options.create_missing_column_families(true);
@@ -67,7 +67,7 @@ pub fn open(path: &Path, block_cache_bytes: usize) -> Result<DB> {
 }
 
 /// The handle of a column family that [`open`] created.
-pub fn cf<'a>(db: &'a DB, name: &str) -> &'a ColumnFamily {
+pub(crate) fn cf<'a>(db: &'a DB, name: &str) -> &'a ColumnFamily {
     // Every family in ALL_CFS is opened or created by `open`, so a missing
     // one means the database was opened some other way: a programming error.
     db.cf_handle(name)

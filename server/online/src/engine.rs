@@ -17,7 +17,8 @@ use crate::catalog::Catalog;
 use crate::db::{self, Durability};
 use crate::error::{Result, StoreError};
 use crate::offline_log::Backlog;
-use crate::writer::{Command, Shared, Tiers, WriteOp, Writer, Written, find_log_end, scan_backlog};
+use crate::recovery::{find_log_end, scan_backlog};
+use crate::writer::{Command, Shared, Tiers, WriteOp, Writer, Written};
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -319,7 +320,7 @@ impl Engine {
     fn check_put(&self, entry: PutEntry, now: i64) -> Result<WriteOp> {
         let group = self.group(&entry.group)?;
         let tiers = resolve_tiers(&group, entry.target_stores)?;
-        almanac_types::schema::check_ttl(entry.ttl_seconds)?;
+        almanac_types::check_ttl(entry.ttl_seconds)?;
         let ttl = if tiers.online {
             group.effective_ttl(entry.ttl_seconds)
         } else {

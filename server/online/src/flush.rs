@@ -21,18 +21,14 @@ use crate::catalog::{Catalog, StoredGroup};
 use crate::db::cf;
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
+use crate::flush_state::{
+    FlushPlan, flushed_through, flushed_through_value, plan_value, read_plan,
+};
 use crate::keys::{
     CF_CATALOG, CF_OFFLINE_FILES, CF_OFFLINE_LOG, COMPACTION_KEY, FLUSH_PLAN_KEY,
     FLUSHED_THROUGH_KEY, group_record_range, log_key, offline_file_key,
 };
 use crate::offline_log::OfflineLogEntry;
-
-/// The log range a flush covers: sequences `first..=last`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlushPlan {
-    pub first: u64,
-    pub last: u64,
-}
 
 /// A file a flush wrote, as the offline tier describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,38 +60,6 @@ pub struct OfflineView {
     pub pending: Vec<OfflineLogEntry>,
 }
 
-/// The first sequence not yet flushed (0 on a new store).
-pub fn flushed_through(db: &DB) -> Result<u64> {
-    Ok(read_flushed(db)?.0)
-}
-
-/// The write time of the last flushed entry (0 on a new store).
-pub fn last_flushed_write_time(db: &DB) -> Result<i64> {
-    Ok(read_flushed(db)?.1)
-}
-
-fn read_flushed(db: &DB) -> Result<(u64, i64)> {
-    let Some(bytes) = db.get_cf(cf(db, CF_CATALOG), FLUSHED_THROUGH_KEY)? else {
-        return Ok((0, 0));
-    };
-    let corrupt = || StoreError::Corrupt("offline/flushed_through".into());
-    let sequence = u64::from_be_bytes(
-        bytes
-            .get(..8)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .map_err(|_| corrupt())?,
-    );
-    let write = i64::from_be_bytes(
-        bytes
-            .get(8..16)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .map_err(|_| corrupt())?,
-    );
-    Ok((sequence, write))
-}
-
 fn sync_options() -> WriteOptions {
     let mut options = WriteOptions::default();
     options.set_sync(true);
@@ -105,26 +69,7 @@ fn sync_options() -> WriteOptions {
 impl Engine {
     /// The flush that was under way when the server stopped, if any.
     pub fn unfinished_flush(&self) -> Result<Option<FlushPlan>> {
-        let db = &self.shared.db;
-        let Some(bytes) = db.get_cf(cf(db, CF_CATALOG), FLUSH_PLAN_KEY)? else {
-            return Ok(None);
-        };
-        let corrupt = || StoreError::Corrupt("offline/flush_plan".into());
-        let first = u64::from_be_bytes(
-            bytes
-                .get(..8)
-                .ok_or_else(corrupt)?
-                .try_into()
-                .map_err(|_| corrupt())?,
-        );
-        let last = u64::from_be_bytes(
-            bytes
-                .get(8..16)
-                .ok_or_else(corrupt)?
-                .try_into()
-                .map_err(|_| corrupt())?,
-        );
-        Ok(Some(FlushPlan { first, last }))
+        read_plan(&self.shared.db)
     }
 
     /// The first log sequence not yet flushed.
@@ -135,8 +80,12 @@ impl Engine {
     /// Durably records that a flush of `plan` is starting.
     pub fn begin_flush(&self, plan: FlushPlan) -> Result<()> {
         let db = &self.shared.db;
-        let value = [plan.first.to_be_bytes(), plan.last.to_be_bytes()].concat();
-        db.put_cf_opt(cf(db, CF_CATALOG), FLUSH_PLAN_KEY, value, &sync_options())?;
+        db.put_cf_opt(
+            cf(db, CF_CATALOG),
+            FLUSH_PLAN_KEY,
+            plan_value(plan),
+            &sync_options(),
+        )?;
         Ok(())
     }
 
@@ -169,7 +118,7 @@ impl Engine {
         batch.put_cf(
             cf(db, CF_CATALOG),
             FLUSHED_THROUGH_KEY,
-            [next.to_be_bytes(), last_write_micros.to_be_bytes()].concat(),
+            flushed_through_value(next, last_write_micros),
         );
         let flushed = count_entries(db, plan)?;
         // The writer holds this lock across its own commits, so every entry

@@ -14,12 +14,12 @@
 //! | `offline_files` | `<group id u64 BE><object path>` | the offline tier's description of a Parquet file |
 
 /// Column family names.
-pub const CF_CATALOG: &str = "catalog";
-pub const CF_RECORDS: &str = "records";
-pub const CF_EXPIRY: &str = "expiry";
-pub const CF_OFFLINE_LOG: &str = "offline_log";
-pub const CF_OFFLINE_FILES: &str = "offline_files";
-pub const ALL_CFS: [&str; 5] = [
+pub(crate) const CF_CATALOG: &str = "catalog";
+pub(crate) const CF_RECORDS: &str = "records";
+pub(crate) const CF_EXPIRY: &str = "expiry";
+pub(crate) const CF_OFFLINE_LOG: &str = "offline_log";
+pub(crate) const CF_OFFLINE_FILES: &str = "offline_files";
+pub(crate) const ALL_CFS: [&str; 5] = [
     CF_CATALOG,
     CF_RECORDS,
     CF_EXPIRY,
@@ -28,37 +28,37 @@ pub const ALL_CFS: [&str; 5] = [
 ];
 
 /// Catalog key of the first offline-log sequence not yet flushed.
-pub const FLUSHED_THROUGH_KEY: &[u8] = b"offline/flushed_through";
+pub(crate) const FLUSHED_THROUGH_KEY: &[u8] = b"offline/flushed_through";
 
 /// Catalog key of the flush in progress, if any.
-pub const FLUSH_PLAN_KEY: &[u8] = b"offline/flush_plan";
+pub(crate) const FLUSH_PLAN_KEY: &[u8] = b"offline/flush_plan";
 
 /// Catalog key of the compaction in progress, if any.
-pub const COMPACTION_KEY: &[u8] = b"offline/compaction";
+pub(crate) const COMPACTION_KEY: &[u8] = b"offline/compaction";
 
 /// Key of a file in the `offline_files` family.
-pub fn offline_file_key(group_id: u64, path: &str) -> Vec<u8> {
+pub(crate) fn offline_file_key(group_id: u64, path: &str) -> Vec<u8> {
     record_key(group_id, path)
 }
 
 /// Catalog key of a group's definition.
-pub fn group_key(id: u64) -> Vec<u8> {
+pub(crate) fn group_key(id: u64) -> Vec<u8> {
     [b"group/".as_slice(), &id.to_be_bytes()].concat()
 }
 
 /// Prefix of every group definition key.
-pub const GROUP_PREFIX: &[u8] = b"group/";
+pub(crate) const GROUP_PREFIX: &[u8] = b"group/";
 
 /// Catalog key mapping a live group's name to its id.
-pub fn name_key(name: &str) -> Vec<u8> {
+pub(crate) fn name_key(name: &str) -> Vec<u8> {
     [b"name/".as_slice(), name.as_bytes()].concat()
 }
 
 /// Catalog key of the next group id to hand out.
-pub const NEXT_GROUP_ID_KEY: &[u8] = b"next_group_id";
+pub(crate) const NEXT_GROUP_ID_KEY: &[u8] = b"next_group_id";
 
 /// Key of a record in the `records` family.
-pub fn record_key(group_id: u64, record_id: &str) -> Vec<u8> {
+pub(crate) fn record_key(group_id: u64, record_id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(8 + record_id.len());
     key.extend_from_slice(&group_id.to_be_bytes());
     key.extend_from_slice(record_id.as_bytes());
@@ -66,7 +66,7 @@ pub fn record_key(group_id: u64, record_id: &str) -> Vec<u8> {
 }
 
 /// The `[start, end)` range of a group's keys in the `records` family.
-pub fn group_record_range(group_id: u64) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn group_record_range(group_id: u64) -> (Vec<u8>, Vec<u8>) {
     (
         group_id.to_be_bytes().to_vec(),
         (group_id + 1).to_be_bytes().to_vec(),
@@ -74,7 +74,7 @@ pub fn group_record_range(group_id: u64) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// The record id part of a `records` key.
-pub fn record_id_of_key(key: &[u8]) -> &[u8] {
+pub(crate) fn record_id_of_key(key: &[u8]) -> &[u8] {
     key.get(8..).unwrap_or_default()
 }
 
@@ -88,7 +88,7 @@ fn from_sortable_i64(bytes: [u8; 8]) -> i64 {
 }
 
 /// Key of an entry of the expiry index.
-pub fn expiry_key(expires_at_micros: i64, group_id: u64, record_id: &str) -> Vec<u8> {
+pub(crate) fn expiry_key(expires_at_micros: i64, group_id: u64, record_id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(16 + record_id.len());
     key.extend_from_slice(&sortable_i64(expires_at_micros));
     key.extend_from_slice(&group_id.to_be_bytes());
@@ -97,24 +97,24 @@ pub fn expiry_key(expires_at_micros: i64, group_id: u64, record_id: &str) -> Vec
 }
 
 /// The first expiry key after every entry expiring at or before `micros`.
-pub fn expiry_upper_bound(micros: i64) -> Vec<u8> {
+pub(crate) fn expiry_upper_bound(micros: i64) -> Vec<u8> {
     sortable_i64(micros.saturating_add(1)).to_vec()
 }
 
 /// Splits an expiry key into expiry, group id and record id.
-pub fn parse_expiry_key(key: &[u8]) -> Option<(i64, u64, &[u8])> {
+pub(crate) fn parse_expiry_key(key: &[u8]) -> Option<(i64, u64, &[u8])> {
     let expires = from_sortable_i64(key.get(..8)?.try_into().ok()?);
     let group = u64::from_be_bytes(key.get(8..16)?.try_into().ok()?);
     Some((expires, group, key.get(16..)?))
 }
 
 /// Key of an offline-log entry.
-pub fn log_key(sequence: u64) -> [u8; 8] {
+pub(crate) fn log_key(sequence: u64) -> [u8; 8] {
     sequence.to_be_bytes()
 }
 
 /// The sequence number of an offline-log key.
-pub fn parse_log_key(key: &[u8]) -> Option<u64> {
+pub(crate) fn parse_log_key(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.try_into().ok()?))
 }
 

@@ -6,20 +6,25 @@
 //!
 //! # Layout
 //!
-//! - [`engine`]: [`Engine`], its configuration and the write entry points.
-//! - [`control`]: creating, changing and deleting feature groups.
-//! - [`reads`]: GetRecord, BatchGetRecord (multi-get), ListRecords, and
+//! The modules are private; what other crates use is re-exported here.
+//!
+//! - `engine`: [`Engine`], its configuration and the write entry points.
+//! - `control`: creating, changing and deleting feature groups.
+//! - `reads`: GetRecord, BatchGetRecord (multi-get), ListRecords, and
 //!   reading the offline log.
-//! - [`writer`]: the single writer thread; group commit, read-compare-write
+//! - `writer`: the single writer thread; group commit, read-compare-write
 //!   of event times, offline-log sequence numbers.
-//! - [`catalog`]: persisted feature-group definitions and their snapshot.
-//! - [`offline_log`]: the encoding of offline-log entries and the backlog.
-//! - [`flush`]: what the offline tier uses to flush the log exactly once
+//! - `recovery`: the startup scans: where the offline log ends and the
+//!   backlog per group.
+//! - `flush_state`: the stored flush plan and flush progress.
+//! - `catalog`: persisted feature-group definitions and their snapshot.
+//! - `offline_log`: the encoding of offline-log entries and the backlog.
+//! - `flush`: what the offline tier uses to flush the log exactly once
 //!   (flush plans, the file list) and to read a group consistently.
-//! - [`ttl`]: the background purge of expired records.
-//! - [`keys`]: every key layout, in one place.
-//! - [`db`]: opening RocksDB; the [`Durability`] setting.
-//! - [`error`]: the [`StoreError`] enum.
+//! - `ttl`: the background purge of expired records.
+//! - `keys`: every key layout, in one place.
+//! - `db`: opening RocksDB; the [`Durability`] setting.
+//! - `error`: the [`StoreError`] enum.
 //!
 //! # Durability
 //!
@@ -28,22 +33,31 @@
 //! fsynced with [`Durability::Fsync`] (the default), handed to the OS with
 //! [`Durability::OsBuffered`].
 
-pub mod catalog;
-pub mod control;
-pub mod db;
-pub mod engine;
-pub mod error;
-pub mod flush;
-pub mod keys;
-pub mod offline_log;
-pub mod reads;
-pub mod ttl;
-pub mod writer;
+#![warn(unreachable_pub)]
 
+mod catalog;
+mod control;
+mod db;
+mod engine;
+mod error;
+mod flush;
+mod flush_state;
+mod keys;
+mod offline_log;
+mod reads;
+mod recovery;
+mod ttl;
+mod writer;
+
+pub use catalog::StoredGroup;
 pub use control::{FeatureMetadataUpdate, GroupUpdate};
 pub use db::Durability;
 pub use engine::{DeleteRequest, Engine, EngineConfig, PutEntry, QueuedRows, TargetStores};
 pub use error::{Result, StoreError};
-pub use flush::{CompactionPlan, FlushPlan, FlushedFile, OfflineView};
+pub use flush::{CompactionPlan, FlushedFile, OfflineView};
+pub use flush_state::FlushPlan;
 pub use offline_log::{Backlog, OfflineLogEntry};
-pub use reads::{BatchGetOutcome, BatchGetRequest, ListedRecord, RecordView};
+pub use reads::{
+    BatchGetOutcome, BatchGetRequest, ListedRecord, MAX_LIST_PAGE, MAX_LIST_SCAN, RecordView,
+};
+pub use ttl::{purge_all_expired, run_purge_loop};

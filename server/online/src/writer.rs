@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use almanac_types::codec;
 use almanac_types::time::{Clock, MICROS_PER_SECOND, format_iso8601};
 use almanac_types::{FeatureGroup, FeatureType, Record, RecordId, Value};
-use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions};
+use rocksdb::{DB, IteratorMode, ReadOptions, WriteBatch, WriteOptions};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::{Catalog, StoredGroup};
@@ -21,6 +21,7 @@ use crate::keys::{
     parse_expiry_key, record_key,
 };
 use crate::offline_log::{Backlog, EntryHeader, OfflineLogEntry};
+use crate::recovery::LogEnd;
 
 /// The stored version of each online key a group commit touches, as it
 /// changes within the commit: the keys sorted and deduplicated, and the
@@ -48,14 +49,14 @@ const MAX_GROUP_COMMIT_OPS: usize = 8192;
 
 /// Which tiers a write goes to, already checked against the group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tiers {
+pub(crate) struct Tiers {
     pub online: bool,
     pub offline: bool,
 }
 
 /// One checked write, ready to apply.
 #[derive(Debug)]
-pub enum WriteOp {
+pub(crate) enum WriteOp {
     Put {
         group: Arc<FeatureGroup>,
         id: RecordId,
@@ -86,11 +87,11 @@ impl WriteOp {
 
 /// A change to the catalog: it stages its writes in the batch and returns
 /// the group as changed, which the snapshot takes once the batch is durable.
-pub type CatalogChange =
+pub(crate) type CatalogChange =
     Box<dyn FnOnce(&mut Catalog, &DB, &mut WriteBatch) -> Result<StoredGroup> + Send>;
 
 /// What the writer thread is asked to do.
-pub enum Command {
+pub(crate) enum Command {
     Write {
         ops: Vec<WriteOp>,
         reply: oneshot::Sender<Written>,
@@ -107,7 +108,7 @@ pub enum Command {
 
 /// State shared between the writer thread and readers.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     pub db: DB,
     pub catalog: RwLock<Catalog>,
     pub backlog: Mutex<HashMap<u64, Backlog>>,
@@ -128,7 +129,7 @@ fn batch_bytes(pending: &[Pending]) -> usize {
 }
 
 /// The writer thread's own state.
-pub struct Writer {
+pub(crate) struct Writer {
     shared: Arc<Shared>,
     write_options: WriteOptions,
     next_sequence: u64,
@@ -144,13 +145,14 @@ type Pending = (Vec<WriteOp>, oneshot::Sender<Written>);
 /// them (a free from another thread leaves the allocator's pages to be
 /// reclaimed late, and fresh memory to be faulted in meanwhile).
 #[derive(Debug)]
-pub struct Written {
-    pub results: Vec<Result<()>>,
-    pub ops: Vec<WriteOp>,
+pub(crate) struct Written {
+    pub(crate) results: Vec<Result<()>>,
+    #[expect(dead_code, reason = "never read, only dropped by the receiver")]
+    pub(crate) ops: Vec<WriteOp>,
 }
 
 impl Writer {
-    pub fn new(shared: Arc<Shared>, durability: Durability, log_end: LogEnd) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, durability: Durability, log_end: LogEnd) -> Self {
         let mut write_options = WriteOptions::default();
         write_options.set_sync(durability == Durability::Fsync);
         Self {
@@ -162,7 +164,7 @@ impl Writer {
     }
 
     /// Runs until every sender is gone, then returns.
-    pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         while let Some(first) = commands.blocking_recv() {
             let mut pending: Vec<Pending> = Vec::new();
             let mut pending_ops = 0;
@@ -550,7 +552,7 @@ impl Version {
 }
 
 /// The event-time feature's value for an instant, in the group's type.
-pub fn event_time_value(group: &FeatureGroup, micros: i64) -> Value {
+pub(crate) fn event_time_value(group: &FeatureGroup, micros: i64) -> Value {
     match group.features[group.event_time_index()].feature_type {
         FeatureType::Fractional => Value::Fractional(micros as f64 / MICROS_PER_SECOND as f64),
         _ => Value::String(format_iso8601(micros)),
@@ -593,46 +595,4 @@ fn delete_marker(
             values,
         },
     }
-}
-
-/// Where the offline log ends: what the writer continues from.
-#[derive(Debug, Clone, Copy)]
-pub struct LogEnd {
-    pub next_sequence: u64,
-    pub last_write_micros: i64,
-}
-
-/// Finds the end of the offline log. Sequence numbers keep growing after
-/// the flusher trims the log, so files named by them never repeat.
-pub fn find_log_end(db: &DB) -> Result<LogEnd> {
-    let flushed_through = crate::flush::flushed_through(db)?;
-    let mut iter = db.iterator_cf(cf(db, CF_OFFLINE_LOG), IteratorMode::End);
-    let (next_sequence, last_write_micros) = match iter.next() {
-        Some(item) => {
-            let (key, value) = item?;
-            let sequence = crate::keys::parse_log_key(&key)
-                .ok_or_else(|| StoreError::Corrupt("offline log key".into()))?;
-            let entry = OfflineLogEntry::decode(&value)?;
-            (sequence + 1, entry.write_micros)
-        }
-        None => (0, crate::flush::last_flushed_write_time(db)?),
-    };
-    Ok(LogEnd {
-        next_sequence: next_sequence.max(flushed_through),
-        last_write_micros,
-    })
-}
-
-/// Counts, per group, the offline-log entries not yet trimmed.
-pub fn scan_backlog(db: &DB) -> Result<HashMap<u64, Backlog>> {
-    let mut backlog: HashMap<u64, Backlog> = HashMap::new();
-    for item in db.iterator_cf(
-        cf(db, CF_OFFLINE_LOG),
-        IteratorMode::From(&[], Direction::Forward),
-    ) {
-        let (_, value) = item?;
-        let (group_id, api) = OfflineLogEntry::decode_header(&value)?;
-        backlog.entry(group_id).or_default().add(api);
-    }
-    Ok(backlog)
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use almanac_online::ttl::purge_all_expired;
+use almanac_online::purge_all_expired;
 use almanac_online::{DeleteRequest, Engine, EngineConfig, PutEntry, StoreError};
 use almanac_types::time::ManualClock;
 use almanac_types::{FeatureDefinition, FeatureGroupSpec, FeatureType, InputValue, Value};
@@ -272,7 +272,7 @@ proptest! {
 /// with a token, and paging on still lists every live id exactly once.
 #[test]
 fn listing_skips_a_bounded_number_of_dead_records_per_page() {
-    use almanac_online::reads::{MAX_LIST_PAGE, MAX_LIST_SCAN};
+    use almanac_online::{MAX_LIST_PAGE, MAX_LIST_SCAN};
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

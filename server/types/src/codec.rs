@@ -18,7 +18,7 @@
 //! missing ones read as null and nothing is rewritten.
 
 use crate::error::{Error, Result};
-use crate::validate::Record;
+use crate::record::Record;
 use crate::value::Value;
 
 const FORMAT: u8 = 1;

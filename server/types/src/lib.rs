@@ -4,32 +4,39 @@
 //! # Layout
 //!
 //! - [`names`]: feature-group and feature name rules, reserved names.
-//! - [`schema`]: feature types, definitions, feature groups and their limits.
-//! - [`value`]: typed feature values, as stored and as sent (typed or text).
+//! - `schema`: feature types, definitions, feature groups and their limits.
+//! - `value`: typed feature values, as stored and as sent (typed or text).
 //! - [`time`]: strict ISO-8601 UTC and epoch-seconds event times, durations,
 //!   and the injectable [`Clock`](time::Clock).
+//! - `record`: a record's identifier and one stored version.
 //! - [`validate`]: turns an incoming record into a checked [`Record`],
 //!   naming the offending feature on every error.
 //! - [`codec`]: the compact binary encoding of a record version, which
 //!   carries its schema version so that adding features never rewrites data.
 //! - [`dataset`]: the request to build a point-in-time dataset.
 //! - [`ingest`]: the per-batch answer of a bulk ingest.
-//! - [`error`]: this crate's error type.
+//! - `error`: this crate's [`Error`].
+//!
+//! The modules linked above are the public namespaces; `schema`, `value`
+//! and `error` are private, their types re-exported here.
+
+#![warn(unreachable_pub)]
 
 pub mod codec;
 pub mod dataset;
-pub mod error;
+mod error;
 pub mod ingest;
 pub mod names;
-pub mod schema;
+mod record;
+mod schema;
 pub mod time;
 pub mod validate;
-pub mod value;
+mod value;
 
 pub use error::{Error, Result};
+pub use record::{CheckedRecord, Record, RecordId};
 pub use schema::{
     CollectionType, FeatureDefinition, FeatureGroup, FeatureGroupSpec, FeatureMetadata,
-    FeatureType, Limits,
+    FeatureType, Limits, check_description, check_ttl, ttl_setting,
 };
-pub use validate::{CheckedRecord, Record, RecordId};
 pub use value::{InputValue, Value};

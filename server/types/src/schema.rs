@@ -39,7 +39,7 @@ pub enum CollectionType {
 }
 
 /// Largest dimension of a vector feature.
-pub const MAX_VECTOR_DIMENSION: u32 = 8192;
+pub(crate) const MAX_VECTOR_DIMENSION: u32 = 8192;
 
 /// One feature of a group: its name, type and collection type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,8 +107,8 @@ impl Default for Limits {
 }
 
 /// Longest tag key and tag value, and parameter key and value.
-pub const MAX_TAG_KEY_CHARS: usize = 128;
-pub const MAX_TAG_VALUE_CHARS: usize = 256;
+pub(crate) const MAX_TAG_KEY_CHARS: usize = 128;
+pub(crate) const MAX_TAG_VALUE_CHARS: usize = 256;
 
 /// What a caller asks for when creating a feature group.
 #[derive(Debug, Clone, PartialEq)]
@@ -362,7 +362,7 @@ fn check_tags(tags: &[(String, String)], limits: &Limits) -> Result<()> {
 }
 
 /// Largest TTL accepted: 100 years, so that event time + TTL never overflows.
-pub const MAX_TTL_SECONDS: u64 = 100 * 366 * 24 * 3600;
+pub(crate) const MAX_TTL_SECONDS: u64 = 100 * 366 * 24 * 3600;
 
 /// A group's default TTL as stored: checked against the limit, with 0,
 /// which the API accepts for "no TTL", stored as none.

@@ -34,22 +34,22 @@ use datafusion::physical_plan::{
 use futures::{StreamExt, TryStreamExt};
 
 /// Columns of the entity input, in this order.
-pub const ENTITY_ROW: usize = 0;
-pub const ENTITY_ID: usize = 1;
-pub const ENTITY_TIME: usize = 2;
+pub(crate) const ENTITY_ROW: usize = 0;
+pub(crate) const ENTITY_ID: usize = 1;
+pub(crate) const ENTITY_TIME: usize = 2;
 
 /// Columns of the feature input, in this order; the selected features
 /// follow from [`FIRST_FEATURE`].
-pub const VERSION_ID: usize = 0;
-pub const VERSION_TIME: usize = 1;
-pub const VERSION_WRITE_TIME: usize = 2;
-pub const VERSION_DELETED: usize = 3;
-pub const FIRST_FEATURE: usize = 4;
+pub(crate) const VERSION_ID: usize = 0;
+pub(crate) const VERSION_TIME: usize = 1;
+pub(crate) const VERSION_WRITE_TIME: usize = 2;
+pub(crate) const VERSION_DELETED: usize = 3;
+pub(crate) const FIRST_FEATURE: usize = 4;
 
 /// For each entity row, the features of the version that was current at
 /// its time. Output: the entity row number, then the features.
 #[derive(Debug)]
-pub struct AsOfJoinExec {
+pub(crate) struct AsOfJoinExec {
     entities: Arc<dyn ExecutionPlan>,
     versions: Arc<dyn ExecutionPlan>,
     look_back_micros: Option<i64>,
@@ -58,7 +58,7 @@ pub struct AsOfJoinExec {
 }
 
 impl AsOfJoinExec {
-    pub fn try_new(
+    pub(crate) fn try_new(
         entities: Arc<dyn ExecutionPlan>,
         versions: Arc<dyn ExecutionPlan>,
         look_back_micros: Option<i64>,

@@ -14,12 +14,12 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use crate::error::{Result, SqlError};
 
 /// Name of the row-number column of the key batches.
-pub const ROW: &str = "__almanac_row";
+pub(crate) const ROW: &str = "__almanac_row";
 /// Name of the event-time column of the key batches.
-pub const TIME: &str = "__almanac_time";
+pub(crate) const TIME: &str = "__almanac_time";
 
 /// The record-id column of the key batches for the `index`-th group.
-pub fn id_column(index: usize) -> String {
+pub(crate) fn id_column(index: usize) -> String {
     format!("__almanac_id_{index}")
 }
 
@@ -39,7 +39,7 @@ impl EntityTable {
 /// What each selected group joins on: the entity column and the type its
 /// values are cast to.
 #[derive(Debug, Clone)]
-pub struct IdColumn {
+pub(crate) struct IdColumn {
     pub column: usize,
     pub group: String,
     pub data_type: DataType,
@@ -48,7 +48,7 @@ pub struct IdColumn {
 /// The entity table with, per batch, its key batch: row number, event time
 /// and one record-id column per group.
 #[derive(Debug)]
-pub struct KeyedEntities {
+pub(crate) struct KeyedEntities {
     pub keys: Vec<RecordBatch>,
     pub key_schema: SchemaRef,
     /// Earliest and latest entity time; `None` for an empty table.
@@ -56,7 +56,7 @@ pub struct KeyedEntities {
 }
 
 /// Checks the entity table and builds its key batches.
-pub fn key_entities(
+pub(crate) fn key_entities(
     table: &EntityTable,
     time_column: usize,
     ids: &[IdColumn],

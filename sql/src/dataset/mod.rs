@@ -19,10 +19,10 @@
 //! - [`zip`]: the entity batches side by side with every group's features,
 //!   put back into entity order.
 
-pub mod as_of_join;
-pub mod entities;
-pub mod plan;
-pub mod zip;
+pub(crate) mod as_of_join;
+pub(crate) mod entities;
+pub(crate) mod plan;
+pub(crate) mod zip;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -253,7 +253,7 @@ fn output_schema(entities: &Schema, joins: &[GroupJoin]) -> Result<SchemaRef> {
 }
 
 /// Plans the dataset and starts it; the batches stream in entity order.
-pub async fn build(
+pub(crate) async fn build(
     context: &SessionContext,
     tables: &GroupTables,
     request: &DatasetRequest,

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use almanac_offline::schema::{IS_DELETED, WRITE_TIME};
+use almanac_offline::{IS_DELETED, WRITE_TIME};
 use arrow::array::{AsArray, Decimal128Array};
 use arrow::compute::SortOptions;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit, TimestampMicrosecondType};
@@ -42,7 +42,7 @@ use crate::table::GroupTable;
 
 /// One group's part of the dataset.
 #[derive(Debug)]
-pub struct GroupJoin {
+pub(crate) struct GroupJoin {
     pub table: Arc<GroupTable>,
     /// Canonical names of the selected features.
     pub features: Vec<String>,
@@ -77,7 +77,7 @@ fn ordering(exprs: Vec<Arc<dyn PhysicalExpr>>) -> LexOrdering {
 
 /// The plan that yields `(row, features...)` for the `index`-th group,
 /// one row per entity row, in (record id, time) order.
-pub async fn group_plan(
+pub(crate) async fn group_plan(
     state: &SessionState,
     join: &GroupJoin,
     index: usize,

@@ -20,7 +20,7 @@ use futures::{StreamExt, TryStreamExt};
 
 /// One group's joined rows, gathered into one batch, with where each
 /// entity row's is.
-pub struct JoinedRows {
+pub(crate) struct JoinedRows {
     joined: RecordBatch,
     /// For each entity row, its row in `joined`.
     positions: Vec<u32>,
@@ -30,7 +30,7 @@ pub struct JoinedRows {
 impl JoinedRows {
     /// Reads a join's output to the end; `rows` is the entity table's
     /// length, and every row number in `0..rows` must come exactly once.
-    pub async fn gather(
+    pub(crate) async fn gather(
         mut stream: SendableRecordBatchStream,
         rows: usize,
         task: &Arc<TaskContext>,
@@ -82,7 +82,7 @@ impl JoinedRows {
 
 /// The dataset's batches: entity columns first, then each group's
 /// features, under `schema`'s names.
-pub fn zip(
+pub(crate) fn zip(
     schema: SchemaRef,
     entity_batches: Vec<RecordBatch>,
     joined: Vec<JoinedRows>,

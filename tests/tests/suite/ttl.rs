@@ -2,7 +2,7 @@
 //! with a delete marker offline. Time moves by the test clock, not sleep.
 
 use almanac_client::proto as pb;
-use almanac_online::ttl::purge_all_expired;
+use almanac_online::purge_all_expired;
 use almanac_tests::TestServer;
 use almanac_tests::fixtures::{create_reviews, review, reviews_request, stars};
 use almanac_types::time::parse_iso8601;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use almanac_server::{CompactionConfig, Durability, FlusherConfig, ServerConfig, SqlConfig};
+use almanac_grpc::{CompactionConfig, Durability, FlusherConfig, ServerConfig, SqlConfig};
 use almanac_types::Limits;
 use almanac_types::time::SystemClock;
 use anyhow::{Context, Result};
@@ -71,14 +71,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             }
         },
     };
-    let storage = almanac_server::open_storage(&config, Arc::new(SystemClock))
+    let storage = almanac_grpc::open_storage(&config, Arc::new(SystemClock))
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     // Tests and scripts read the bound address from this line.
     eprintln!("almanac listening on {}", listener.local_addr()?);
-    almanac_server::serve(listener, storage, config, shutdown_signal()).await?;
+    almanac_grpc::serve(listener, storage, config, shutdown_signal()).await?;
     Ok(())
 }
 

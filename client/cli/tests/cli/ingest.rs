@@ -301,7 +301,7 @@ fn seed_workflow_with_the_cli() {
 /// Runs the example generator (`client/python/examples/make_reviews.py`).
 fn generate_reviews(dir: &Path, name: &str, rows: usize, event_time: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/examples/make_reviews.py");
-    let python = std::env::var("ALMANAC_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = almanac_tests::python();
     let status = std::process::Command::new(python)
         .arg(script)
         .arg(dir.join(name))

@@ -89,7 +89,7 @@ fn run_walkthrough(name: &str, at_least: usize) {
     let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     std::os::unix::fs::symlink(repository.join("client"), work_dir.path().join("client"))
         .expect("link client/");
-    let python = std::env::var("ALMANAC_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = almanac_tests::python();
     for step in &steps {
         assert!(
             ["almanac ", "printf ", "python3 client/python/examples/"]
@@ -99,7 +99,7 @@ fn run_walkthrough(name: &str, at_least: usize) {
             step.command
         );
         let command = match step.command.strip_prefix("python3 ") {
-            Some(script) => format!("{python} {script}"),
+            Some(script) => format!("{} {script}", python.display()),
             None => step.command.clone(),
         };
         let output = Command::new("bash")

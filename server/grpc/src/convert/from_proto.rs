@@ -9,7 +9,7 @@ fn invalid(message: String) -> StoreError {
 }
 
 /// A feature definition.
-pub fn feature_definition(definition: pb::FeatureDefinition) -> Result<FeatureDefinition> {
+pub(crate) fn feature_definition(definition: pb::FeatureDefinition) -> Result<FeatureDefinition> {
     let name = definition.name;
     let feature_type = match pb::FeatureType::try_from(definition.r#type) {
         Ok(pb::FeatureType::Integral) => FeatureType::Integral,
@@ -48,7 +48,7 @@ pub fn feature_definition(definition: pb::FeatureDefinition) -> Result<FeatureDe
 }
 
 /// A CreateFeatureGroup request.
-pub fn create_spec(request: pb::CreateFeatureGroupRequest) -> Result<FeatureGroupSpec> {
+pub(crate) fn create_spec(request: pb::CreateFeatureGroupRequest) -> Result<FeatureGroupSpec> {
     let online = request.online_store.unwrap_or_default();
     let offline = request.offline_store.unwrap_or_default();
     Ok(FeatureGroupSpec {
@@ -69,7 +69,7 @@ pub fn create_spec(request: pb::CreateFeatureGroupRequest) -> Result<FeatureGrou
 }
 
 /// A feature value; an unset value is a null.
-pub fn value(value: Option<pb::Value>) -> InputValue {
+pub(crate) fn value(value: Option<pb::Value>) -> InputValue {
     use pb::value::Kind;
     match value.and_then(|v| v.kind) {
         None => InputValue::Null,
@@ -84,7 +84,7 @@ pub fn value(value: Option<pb::Value>) -> InputValue {
 }
 
 /// A record: feature names and values.
-pub fn record(record: Vec<pb::FeatureValue>) -> Vec<(String, InputValue)> {
+pub(crate) fn record(record: Vec<pb::FeatureValue>) -> Vec<(String, InputValue)> {
     record
         .into_iter()
         .map(|f| (f.feature_name, value(f.value)))
@@ -92,7 +92,7 @@ pub fn record(record: Vec<pb::FeatureValue>) -> Vec<(String, InputValue)> {
 }
 
 /// Target stores; an empty list means every store of the group.
-pub fn target_stores(stores: &[i32]) -> Result<Option<TargetStores>> {
+pub(crate) fn target_stores(stores: &[i32]) -> Result<Option<TargetStores>> {
     if stores.is_empty() {
         return Ok(None);
     }

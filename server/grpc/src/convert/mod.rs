@@ -2,5 +2,5 @@
 //! direction. Everything a client can get wrong is caught here or in the
 //! engine and reported as an [`StoreError::Invalid`](almanac_online::StoreError).
 
-pub mod from_proto;
-pub mod to_proto;
+pub(crate) mod from_proto;
+pub(crate) mod to_proto;

@@ -6,7 +6,7 @@ use almanac_proto as pb;
 use almanac_types::{CollectionType, FeatureDefinition, FeatureGroup, FeatureType, Value};
 
 /// A feature definition.
-pub fn feature_definition(definition: &FeatureDefinition) -> pb::FeatureDefinition {
+pub(crate) fn feature_definition(definition: &FeatureDefinition) -> pb::FeatureDefinition {
     let r#type = match definition.feature_type {
         FeatureType::Integral => pb::FeatureType::Integral,
         FeatureType::Fractional => pb::FeatureType::Fractional,
@@ -27,7 +27,7 @@ pub fn feature_definition(definition: &FeatureDefinition) -> pb::FeatureDefiniti
 }
 
 /// A feature value.
-pub fn value(value: Value) -> Option<pb::Value> {
+pub(crate) fn value(value: Value) -> Option<pb::Value> {
     use pb::value::Kind;
     let kind = match value {
         Value::Null => return None,
@@ -42,7 +42,7 @@ pub fn value(value: Value) -> Option<pb::Value> {
 }
 
 /// A record's features, moved into protobuf.
-pub fn record(view: RecordView) -> Vec<pb::FeatureValue> {
+pub(crate) fn record(view: RecordView) -> Vec<pb::FeatureValue> {
     view.values
         .into_iter()
         .map(|(feature_name, v)| pb::FeatureValue {
@@ -53,7 +53,7 @@ pub fn record(view: RecordView) -> Vec<pb::FeatureValue> {
 }
 
 /// The offline tier's state for a group.
-pub fn offline_state(
+pub(crate) fn offline_state(
     group: &FeatureGroup,
     location: &str,
     backlog: Backlog,
@@ -89,7 +89,7 @@ pub fn offline_state(
 }
 
 /// A full description of a group.
-pub fn description(
+pub(crate) fn description(
     group: &FeatureGroup,
     offline: pb::OfflineStoreState,
 ) -> pb::FeatureGroupDescription {
@@ -123,7 +123,10 @@ pub fn description(
 }
 
 /// The metadata of one feature.
-pub fn feature_metadata(group: &FeatureGroup, feature: &FeatureDefinition) -> pb::FeatureMetadata {
+pub(crate) fn feature_metadata(
+    group: &FeatureGroup,
+    feature: &FeatureDefinition,
+) -> pb::FeatureMetadata {
     let metadata = group
         .feature_metadata
         .get(&feature.name)

@@ -3,7 +3,7 @@
 //! before any statement. One catalog (`almanac`), one schema (`public`),
 //! every live feature group a table.
 
-use almanac_sql::catalog::{CATALOG, SCHEMA};
+use almanac_sql::{CATALOG, SCHEMA};
 use arrow::array::RecordBatch;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};

@@ -41,7 +41,7 @@ use arrow_flight::{
 use futures::{Stream, stream};
 use tonic::{Request, Response, Status, Streaming};
 
-pub use put::MAX_INGEST_STREAMS;
+pub(crate) use put::MAX_INGEST_STREAMS;
 use statements::statement_text;
 
 use crate::flight_actions;
@@ -50,7 +50,7 @@ use crate::service::FeatureStoreService;
 /// The Flight SQL service over the SQL engine, plus bulk ingest, datasets
 /// and the FeatureStore API as actions.
 #[derive(Clone)]
-pub struct FlightSqlEndpoint {
+pub(crate) struct FlightSqlEndpoint {
     sql: SqlEngine,
     engine: Arc<Engine>,
     service: FeatureStoreService,
@@ -75,7 +75,7 @@ type FlightDataStream =
     Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
 
 impl FlightSqlEndpoint {
-    pub fn new(
+    pub(crate) fn new(
         sql: SqlEngine,
         engine: Arc<Engine>,
         service: FeatureStoreService,
@@ -96,7 +96,7 @@ impl FlightSqlEndpoint {
     /// `bytes` (results are split into messages of at most 2 MiB by rows;
     /// only a single row can be larger), and bounds the failed rows one
     /// bulk-ingest answer lists by it.
-    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+    pub(crate) fn with_max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes;
         self
     }

@@ -19,7 +19,7 @@ use crate::status::to_status;
 /// Bulk ingest streams that run at once; more are refused with
 /// RESOURCE_EXHAUSTED (each holds the single writer's queue and a
 /// background thread's time, so more would only wait).
-pub const MAX_INGEST_STREAMS: usize = 16;
+pub(crate) const MAX_INGEST_STREAMS: usize = 16;
 
 type PutResults = std::pin::Pin<Box<dyn Stream<Item = Result<PutResult, Status>> + Send>>;
 

@@ -26,7 +26,7 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Where each column of an ingest stream goes in the group.
 #[derive(Debug)]
-pub struct ColumnMap {
+pub(crate) struct ColumnMap {
     group: Arc<FeatureGroup>,
     /// The stream's columns the map was made for.
     schema: SchemaRef,
@@ -39,7 +39,7 @@ impl ColumnMap {
     /// column that is no feature, a column given twice, a type that cannot
     /// hold feature values, or a missing identifier or event-time column
     /// fails the whole stream, before any row is written.
-    pub fn new(group: Arc<FeatureGroup>, schema: &SchemaRef) -> Result<Self, String> {
+    pub(crate) fn new(group: Arc<FeatureGroup>, schema: &SchemaRef) -> Result<Self, String> {
         let mut columns = Vec::with_capacity(schema.fields().len());
         let mut seen = vec![false; group.features.len()];
         for (column, field) in schema.fields().iter().enumerate() {
@@ -75,18 +75,18 @@ impl ColumnMap {
 
     /// Whether the map was made for `schema` (a stream may change its
     /// schema between batches).
-    pub fn fits(&self, schema: &SchemaRef) -> bool {
+    pub(crate) fn fits(&self, schema: &SchemaRef) -> bool {
         Arc::ptr_eq(&self.schema, schema) || self.schema == *schema
     }
 
     /// The group the stream writes to.
-    pub fn group(&self) -> &Arc<FeatureGroup> {
+    pub(crate) fn group(&self) -> &Arc<FeatureGroup> {
         &self.group
     }
 
     /// Converts a batch into rows in feature order; a row with a value
     /// that does not convert becomes the reason it failed.
-    pub fn rows(&self, batch: &RecordBatch) -> Vec<Result<Vec<Value>, String>> {
+    pub(crate) fn rows(&self, batch: &RecordBatch) -> Vec<Result<Vec<Value>, String>> {
         let rows = batch.num_rows();
         let width = self.group.features.len();
         let mut out: Vec<Result<Vec<Value>, String>> =

@@ -7,7 +7,7 @@
 //! cut to a bounded length, and an answer lists failed rows only up to a
 //! byte budget (a quarter of the largest message); the rest are counted.
 
-pub mod columns;
+pub(crate) mod columns;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ const CHUNKS_IN_FLIGHT: usize = 2;
 /// Ingests `batches` into `group`, sending one result per batch to
 /// `results`. Stops at the first stream-level error (a column that is no
 /// feature, invalid Arrow), which it sends as a status.
-pub async fn ingest(
+pub(crate) async fn ingest(
     engine: Arc<Engine>,
     group: Arc<FeatureGroup>,
     batches: impl Stream<Item = Result<RecordBatch, Status>>,

@@ -14,8 +14,8 @@ const MAX_PAGE: usize = 100;
 
 /// Longest Search query, in bytes, and most words in it: the work of a
 /// search is words x features, so both are bounded.
-pub const MAX_SEARCH_QUERY_BYTES: usize = 1024;
-pub const MAX_SEARCH_TERMS: usize = 16;
+pub(super) const MAX_SEARCH_QUERY_BYTES: usize = 1024;
+pub(super) const MAX_SEARCH_TERMS: usize = 16;
 
 fn invalid(message: String) -> Status {
     to_status(StoreError::Invalid(message))

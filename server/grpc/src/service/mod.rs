@@ -18,7 +18,7 @@ use crate::status::internal;
 /// The service's state: the engine, the offline store and its flusher's
 /// status.
 #[derive(Debug, Clone)]
-pub struct FeatureStoreService {
+pub(crate) struct FeatureStoreService {
     engine: Arc<Engine>,
     offline: OfflineStore,
     flush_status: Arc<FlushStatus>,
@@ -29,7 +29,11 @@ pub struct FeatureStoreService {
 
 impl FeatureStoreService {
     /// A service over `engine` and `offline`.
-    pub fn new(engine: Arc<Engine>, offline: OfflineStore, flush_status: Arc<FlushStatus>) -> Self {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        offline: OfflineStore,
+        flush_status: Arc<FlushStatus>,
+    ) -> Self {
         Self {
             engine,
             offline,
@@ -39,7 +43,7 @@ impl FeatureStoreService {
     }
 
     /// Keeps responses under `bytes` (see [`FeatureStoreService`]).
-    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+    pub(crate) fn with_max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes;
         self
     }

@@ -193,10 +193,10 @@ impl FeatureStoreService {
             0 => 100,
             n => n as usize,
         };
-        if page_size > almanac_online::reads::MAX_LIST_PAGE {
+        if page_size > almanac_online::MAX_LIST_PAGE {
             return Err(to_status(StoreError::Invalid(format!(
                 "page_size {page_size} is over the limit of {}",
-                almanac_online::reads::MAX_LIST_PAGE
+                almanac_online::MAX_LIST_PAGE
             ))));
         }
         let token = Some(request.page_token.as_str()).filter(|t| !t.is_empty());
