@@ -3,7 +3,27 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use almanac_grpc::ServerConfig;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Where the client commands look for the server, and where `serve`
+/// listens, unless told otherwise.
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:50051";
+/// See [`DEFAULT_ENDPOINT`].
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// `serve`'s data directory unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./almanac-data";
+
+/// The server's defaults, from which `serve`'s flags take theirs: each
+/// default is written once, in the configuration type that uses it.
+fn server_defaults() -> ServerConfig {
+    ServerConfig::new(DEFAULT_DATA_DIR)
+}
+
+/// A duration as `--help` shows it.
+fn shown(duration: std::time::Duration) -> humantime::Duration {
+    duration.into()
+}
 
 /// Almanac: a feature store server with an online tier on RocksDB and an
 /// offline tier on Parquet.
@@ -19,20 +39,24 @@ pub struct Cli {
 pub struct ClientOptions {
     /// The server to talk to: http://HOST:PORT, or https://HOST:PORT for
     /// TLS.
-    #[arg(
-        long,
-        env = "ALMANAC_ENDPOINT",
-        default_value = "http://127.0.0.1:50051"
-    )]
+    #[arg(long, env = "ALMANAC_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
     pub endpoint: String,
     /// How long to wait for the connection (and the TLS handshake for
     /// https), e.g. 10s.
-    #[arg(long, env = "ALMANAC_CONNECT_TIMEOUT", default_value = "10s")]
+    #[arg(
+        long,
+        env = "ALMANAC_CONNECT_TIMEOUT",
+        default_value_t = shown(almanac_client::ClientOptions::DEFAULT_CONNECT_TIMEOUT)
+    )]
     pub connect_timeout: humantime::Duration,
     /// How long to wait for the server: for a single request its answer;
     /// for a streaming one (ingest, query, dataset) each next message, not
     /// the whole transfer.
-    #[arg(long, env = "ALMANAC_TIMEOUT", default_value = "60s")]
+    #[arg(
+        long,
+        env = "ALMANAC_TIMEOUT",
+        default_value_t = shown(almanac_client::ClientOptions::DEFAULT_TIMEOUT)
+    )]
     pub timeout: humantime::Duration,
     /// Print machine-readable JSON.
     #[arg(long)]
@@ -154,43 +178,67 @@ pub enum DurabilityArg {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Data directory (RocksDB in online/, offline files in offline/).
-    #[arg(long, env = "ALMANAC_DATA_DIR", default_value = "./almanac-data")]
+    #[arg(long, env = "ALMANAC_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Address to listen on.
-    #[arg(long, env = "ALMANAC_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(long, env = "ALMANAC_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Durability of acknowledged writes.
     #[arg(long, env = "ALMANAC_DURABILITY", value_enum, default_value = "fsync")]
     pub durability: DurabilityArg,
     /// How often expired records are purged, e.g. 60s, 5m.
-    #[arg(long, env = "ALMANAC_TTL_PURGE_INTERVAL", default_value = "60s")]
+    #[arg(
+        long,
+        env = "ALMANAC_TTL_PURGE_INTERVAL",
+        default_value_t = shown(server_defaults().ttl_purge_interval)
+    )]
     pub ttl_purge_interval: humantime::Duration,
     /// RocksDB block cache, in MiB.
-    #[arg(long, env = "ALMANAC_BLOCK_CACHE_MIB", default_value_t = 512)]
+    #[arg(long, env = "ALMANAC_BLOCK_CACHE_MIB", default_value_t = server_defaults().block_cache_bytes >> 20)]
     pub block_cache_mib: usize,
     /// Largest gRPC message, in bytes.
-    #[arg(long, env = "ALMANAC_MAX_MESSAGE_BYTES", default_value_t = 64 << 20)]
+    #[arg(long, env = "ALMANAC_MAX_MESSAGE_BYTES", default_value_t = server_defaults().max_message_bytes)]
     pub max_message_bytes: usize,
     /// Most features in a group.
-    #[arg(long, env = "ALMANAC_MAX_FEATURES", default_value_t = 2500)]
+    #[arg(long, env = "ALMANAC_MAX_FEATURES", default_value_t = server_defaults().limits.max_features)]
     pub max_features: usize,
     /// Largest record, in bytes (encoded).
-    #[arg(long, env = "ALMANAC_MAX_RECORD_BYTES", default_value_t = 350 * 1024)]
+    #[arg(
+        long,
+        env = "ALMANAC_MAX_RECORD_BYTES",
+        default_value_t = server_defaults().limits.max_record_bytes
+    )]
     pub max_record_bytes: usize,
     /// Largest record identifier, in bytes.
-    #[arg(long, env = "ALMANAC_MAX_RECORD_ID_BYTES", default_value_t = 2048)]
+    #[arg(
+        long,
+        env = "ALMANAC_MAX_RECORD_ID_BYTES",
+        default_value_t = server_defaults().limits.max_record_id_bytes
+    )]
     pub max_record_id_bytes: usize,
     /// Longest description, in characters.
-    #[arg(long, env = "ALMANAC_MAX_DESCRIPTION_CHARS", default_value_t = 128)]
+    #[arg(
+        long,
+        env = "ALMANAC_MAX_DESCRIPTION_CHARS",
+        default_value_t = server_defaults().limits.max_description_chars
+    )]
     pub max_description_chars: usize,
     /// Most tags on a group.
-    #[arg(long, env = "ALMANAC_MAX_TAGS", default_value_t = 50)]
+    #[arg(long, env = "ALMANAC_MAX_TAGS", default_value_t = server_defaults().limits.max_tags)]
     pub max_tags: usize,
     /// Most record ids in one BatchGetRecord; the rest come back unprocessed.
-    #[arg(long, env = "ALMANAC_MAX_BATCH_GET", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "ALMANAC_MAX_BATCH_GET",
+        default_value_t = server_defaults().limits.max_batch_get_records
+    )]
     pub max_batch_get: usize,
     /// Most entries in one BatchWriteRecord.
-    #[arg(long, env = "ALMANAC_MAX_BATCH_WRITE", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "ALMANAC_MAX_BATCH_WRITE",
+        default_value_t = server_defaults().limits.max_batch_write_entries
+    )]
     pub max_batch_write: usize,
     /// Offline store: s3://bucket/prefix (configured by the AWS_* variables)
     /// or a folder; <data-dir>/offline when not given.
@@ -201,36 +249,60 @@ pub struct ServeArgs {
     #[arg(long = "offline-store-option", value_name = "KEY=VALUE")]
     pub offline_store_options: Vec<String>,
     /// How often the offline log is flushed to Parquet, e.g. 2s.
-    #[arg(long, env = "ALMANAC_FLUSH_INTERVAL", default_value = "2s")]
+    #[arg(
+        long,
+        env = "ALMANAC_FLUSH_INTERVAL",
+        default_value_t = shown(server_defaults().flusher.interval)
+    )]
     pub flush_interval: humantime::Duration,
     /// Flush at once when this many entries wait; also the most rows a
     /// flush writes.
-    #[arg(long, env = "ALMANAC_FLUSH_MAX_ROWS", default_value_t = 500_000)]
+    #[arg(
+        long,
+        env = "ALMANAC_FLUSH_MAX_ROWS",
+        default_value_t = server_defaults().flusher.max_rows
+    )]
     pub flush_max_rows: usize,
     /// Merge an hour partition's small files once it has this many (0: never).
-    #[arg(long, env = "ALMANAC_COMPACT_MIN_FILES", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "ALMANAC_COMPACT_MIN_FILES",
+        default_value_t = server_defaults().flusher.compaction.min_files
+    )]
     pub compact_min_files: usize,
     /// Test hook: pause between writing a flush's or compaction's files and
     /// committing them.
     #[arg(
         long,
         env = "ALMANAC_FLUSH_PAUSE_BEFORE_COMMIT",
-        default_value = "0s",
+        default_value_t = shown(server_defaults().flusher.pause_before_commit),
         hide = true
     )]
     pub flush_pause_before_commit: humantime::Duration,
     /// Memory one SQL query may use, in MiB (sorts and joins spill beyond it).
-    #[arg(long, env = "ALMANAC_QUERY_MEMORY_MIB", default_value_t = 2048)]
+    #[arg(
+        long,
+        env = "ALMANAC_QUERY_MEMORY_MIB",
+        default_value_t = server_defaults().sql.memory_limit_bytes >> 20
+    )]
     pub query_memory_mib: usize,
     /// Longest a SQL query may run, e.g. 300s.
-    #[arg(long, env = "ALMANAC_QUERY_TIMEOUT", default_value = "300s")]
+    #[arg(
+        long,
+        env = "ALMANAC_QUERY_TIMEOUT",
+        default_value_t = shown(server_defaults().sql.timeout)
+    )]
     pub query_timeout: humantime::Duration,
     /// Queries and dataset builds that run at once (0: twice the number of
     /// cores, at least 4); more wait for a slot.
     #[arg(long, env = "ALMANAC_MAX_CONCURRENT_QUERIES", default_value_t = 0)]
     pub max_concurrent_queries: usize,
     /// How long a query waits for a slot before RESOURCE_EXHAUSTED.
-    #[arg(long, env = "ALMANAC_QUERY_QUEUE_TIMEOUT", default_value = "30s")]
+    #[arg(
+        long,
+        env = "ALMANAC_QUERY_QUEUE_TIMEOUT",
+        default_value_t = shown(server_defaults().sql.queue_timeout)
+    )]
     pub query_queue_timeout: humantime::Duration,
     /// Log filter (tracing's env-filter syntax), e.g. info, almanac_grpc=debug.
     #[arg(long, env = "ALMANAC_LOG", default_value = "info")]

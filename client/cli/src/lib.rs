@@ -10,10 +10,14 @@
 //! - [`parse`]: feature specs (`NAME:TYPE[:COLLECTION[:DIM]]`), tags,
 //!   durations and JSON records.
 //! - [`output`]: human and `--json` output.
+//! - `flag_tables` (tests only): keeps the README's flag tables true to
+//!   the clap definitions.
 
 pub mod cli;
 pub mod commands;
 pub mod files;
+#[cfg(test)]
+mod flag_tables;
 pub mod output;
 pub mod parse;
 

@@ -17,8 +17,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let defaults = ServerConfig::new(&args.data_dir);
     let config = ServerConfig {
-        data_dir: args.data_dir.clone(),
         durability: match args.durability {
             DurabilityArg::Fsync => Durability::Fsync,
             DurabilityArg::OsBuffered => Durability::OsBuffered,
@@ -52,24 +52,21 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             pause_before_commit: args.flush_pause_before_commit.into(),
             compaction: CompactionConfig {
                 min_files: args.compact_min_files,
-                ..CompactionConfig::default()
+                ..defaults.flusher.compaction.clone()
             },
-            ..FlusherConfig::default()
+            ..defaults.flusher.clone()
         },
-        shutdown_flush_timeout: Duration::from_secs(10),
-        sql: {
-            let defaults = SqlConfig::default();
-            SqlConfig {
-                memory_limit_bytes: args.query_memory_mib << 20,
-                timeout: args.query_timeout.into(),
-                max_concurrent_queries: match args.max_concurrent_queries {
-                    0 => defaults.max_concurrent_queries,
-                    n => n,
-                },
-                queue_timeout: args.query_queue_timeout.into(),
-                ..defaults
-            }
+        sql: SqlConfig {
+            memory_limit_bytes: args.query_memory_mib << 20,
+            timeout: args.query_timeout.into(),
+            max_concurrent_queries: match args.max_concurrent_queries {
+                0 => defaults.sql.max_concurrent_queries,
+                n => n,
+            },
+            queue_timeout: args.query_queue_timeout.into(),
+            ..defaults.sql.clone()
         },
+        ..defaults
     };
     let storage = almanac_grpc::open_storage(&config, Arc::new(SystemClock))
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
