@@ -8,14 +8,17 @@ collections:
 column type                                     feature definition
 ==============================================  ==========================
 integers (any width, signed or not)             Integral
-floats                                          Fractional
+floats, decimals                                Fractional
 strings (object columns of str included)        String
 timestamps, dates (datetime64, datetime, date)  String (sent as ISO-8601)
-list of integers / floats / strings             Integral / Fractional /
-                                                String List
+list of any of these                            its items' type, List
 fixed-size list of floats (size n)              Fractional Vector of n
+fixed-size list of anything else above          its items' type, List
 pandas categorical                              its categories' type
 ==============================================  ==========================
+
+The full table, which the Rust client follows too, is
+``docs/inference.tsv`` in the repository.
 
 Any other column (booleans, binary, structs, maps, an all-null column, an
 object column of mixed types) raises :class:`~almanac.InferenceError`
@@ -39,43 +42,45 @@ __all__ = ["infer_feature_definitions", "normalize_feature_definitions"]
 
 
 def _scalar_type(arrow_type: pa.DataType) -> Optional[str]:
+    """The feature type of one value of ``arrow_type``, if any holds it."""
+    if pa.types.is_dictionary(arrow_type):
+        return _scalar_type(arrow_type.value_type)
     if pa.types.is_integer(arrow_type):
         return "Integral"
-    if pa.types.is_floating(arrow_type):
+    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         return "Fractional"
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "String"
     if hasattr(pa.types, "is_string_view") and pa.types.is_string_view(arrow_type):
         return "String"
+    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
+        return "String"
     return None
 
 
 def _definition(name: str, arrow_type: pa.DataType) -> Dict[str, Any]:
-    """The definition of one column of the given Arrow type."""
-    if pa.types.is_dictionary(arrow_type):
-        arrow_type = arrow_type.value_type
+    """The definition of one column of the given Arrow type: the rules of
+    ``docs/inference.tsv``, which the tests of both clients read."""
     scalar = _scalar_type(arrow_type)
     if scalar is not None:
         return {"name": name, "type": scalar, "collection": None, "dimension": 0}
-    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
-        return {"name": name, "type": "String", "collection": None, "dimension": 0}
-    if pa.types.is_fixed_size_list(arrow_type):
-        if pa.types.is_floating(arrow_type.value_type):
-            return {
-                "name": name,
-                "type": "Fractional",
-                "collection": "Vector",
-                "dimension": arrow_type.list_size,
-            }
-        raise InferenceError(
-            f"column '{name}' is {arrow_type}: only fixed-size lists of floats "
-            "(vectors) can be inferred"
-        )
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+    if pa.types.is_fixed_size_list(arrow_type) and pa.types.is_floating(arrow_type.value_type):
+        return {
+            "name": name,
+            "type": "Fractional",
+            "collection": "Vector",
+            "dimension": arrow_type.list_size,
+        }
+    if (
+        pa.types.is_list(arrow_type)
+        or pa.types.is_large_list(arrow_type)
+        or pa.types.is_fixed_size_list(arrow_type)
+    ):
         element = _scalar_type(arrow_type.value_type)
         if element is None:
             raise InferenceError(
-                f"column '{name}' is {arrow_type}: lists must hold integers, floats or strings"
+                f"column '{name}' is {arrow_type}: lists must hold integers, floats, "
+                "decimals, strings, timestamps or dates"
             )
         return {"name": name, "type": element, "collection": "List", "dimension": 0}
     if pa.types.is_null(arrow_type):

@@ -2,6 +2,7 @@
 wire form of hand-written ones (no server needed)."""
 
 import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -127,3 +128,74 @@ def test_create_feature_group_needs_columns_or_definitions(url):
     with almanac.Client(url) as client:
         with pytest.raises(ValueError):
             client.create_feature_group("g", record_identifier="id", event_time="t")
+
+
+def _arrow_type(text):
+    """A type in the notation of docs/inference.tsv, and the text left."""
+    name = text
+    for i, ch in enumerate(text):
+        if ch in "(,)":
+            name = text[:i]
+            break
+    rest = text[len(name):]
+    simple = {
+        "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
+        "uint8": pa.uint8(), "uint32": pa.uint32(), "uint64": pa.uint64(),
+        "float16": pa.float16(), "float32": pa.float32(), "float64": pa.float64(),
+        "utf8": pa.string(), "large_utf8": pa.large_string(), "date32": pa.date32(),
+        "bool": pa.bool_(), "binary": pa.binary(), "null": pa.null(),
+    }
+    if name in simple:
+        return simple[name], rest
+    assert rest.startswith("("), text
+    if name in ("decimal128", "timestamp"):
+        inside, rest = rest[1:].split(")", 1)
+        args = inside.split(",")
+        if name == "decimal128":
+            return pa.decimal128(int(args[0]), int(args[1])), rest
+        return pa.timestamp(args[0], tz=args[1] if len(args) > 1 else None), rest
+    inner, rest = _arrow_type(rest[1:])
+    size = None
+    if rest.startswith(","):
+        size_text, rest = rest[1:].split(")", 1)
+        size = int(size_text)
+    else:
+        assert rest.startswith(")"), text
+        rest = rest[1:]
+    if name == "dictionary":
+        return pa.dictionary(pa.int32(), inner), rest
+    if name == "list":
+        return pa.list_(inner), rest
+    if name == "large_list":
+        return pa.large_list(inner), rest
+    assert name == "fixed_size_list", text
+    return pa.list_(inner, size), rest
+
+
+def _written(definition):
+    text = definition["type"]
+    if definition["collection"] == "Vector":
+        return f"{text} Vector {definition['dimension']}"
+    if definition["collection"]:
+        return f"{text} {definition['collection']}"
+    return text
+
+
+def test_every_row_of_the_shared_inference_table_holds():
+    table = Path(__file__).resolve().parents[3] / "docs" / "inference.tsv"
+    rows = 0
+    for line in table.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        notation, expected = line.split("\t")
+        arrow_type, rest = _arrow_type(notation)
+        assert rest == "", notation
+        schema = pa.schema([("column", arrow_type)])
+        try:
+            found = _written(almanac.infer_feature_definitions(schema)[0])
+        except almanac.InferenceError as error:
+            assert "column 'column'" in str(error), (notation, str(error))
+            found = "error"
+        assert found == expected, notation
+        rows += 1
+    assert rows > 30

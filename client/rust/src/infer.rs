@@ -143,6 +143,121 @@ mod tests {
         );
     }
 
+    /// A type in the notation of `docs/inference.tsv`, and the rest of
+    /// the text after it.
+    fn parse_type(text: &str) -> (DataType, &str) {
+        let end = text.find(['(', ',', ')']).unwrap_or(text.len());
+        let (name, rest) = text.split_at(end);
+        fn args(rest: &str) -> &str {
+            rest.strip_prefix('(').expect("arguments")
+        }
+        let item = |data_type| Arc::new(Field::new("item", data_type, true));
+        match name {
+            "int8" => (DataType::Int8, rest),
+            "int16" => (DataType::Int16, rest),
+            "int32" => (DataType::Int32, rest),
+            "int64" => (DataType::Int64, rest),
+            "uint8" => (DataType::UInt8, rest),
+            "uint32" => (DataType::UInt32, rest),
+            "uint64" => (DataType::UInt64, rest),
+            "float16" => (DataType::Float16, rest),
+            "float32" => (DataType::Float32, rest),
+            "float64" => (DataType::Float64, rest),
+            "utf8" => (DataType::Utf8, rest),
+            "large_utf8" => (DataType::LargeUtf8, rest),
+            "date32" => (DataType::Date32, rest),
+            "bool" => (DataType::Boolean, rest),
+            "binary" => (DataType::Binary, rest),
+            "null" => (DataType::Null, rest),
+            "decimal128" => {
+                let (inside, rest) = args(rest).split_once(')').expect("a closing ')'");
+                let (precision, scale) = inside.split_once(',').expect("precision,scale");
+                let data_type =
+                    DataType::Decimal128(precision.parse().unwrap(), scale.parse().unwrap());
+                (data_type, rest)
+            }
+            "timestamp" => {
+                let (inside, rest) = args(rest).split_once(')').expect("a closing ')'");
+                let (unit, zone) = match inside.split_once(',') {
+                    Some((unit, zone)) => (unit, Some(zone.into())),
+                    None => (inside, None),
+                };
+                let unit = match unit {
+                    "s" => TimeUnit::Second,
+                    "ms" => TimeUnit::Millisecond,
+                    "us" => TimeUnit::Microsecond,
+                    "ns" => TimeUnit::Nanosecond,
+                    other => panic!("unknown time unit {other}"),
+                };
+                (DataType::Timestamp(unit, zone), rest)
+            }
+            "dictionary" | "list" | "large_list" | "fixed_size_list" => {
+                let (inner, rest) = parse_type(args(rest));
+                let (size, rest) = match rest.strip_prefix(',') {
+                    Some(rest) => {
+                        let (size, rest) = rest.split_once(')').expect("a closing ')'");
+                        (size.parse::<i32>().ok(), rest)
+                    }
+                    None => (None, rest.strip_prefix(')').expect("a closing ')'")),
+                };
+                let data_type = match name {
+                    "dictionary" => {
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(inner))
+                    }
+                    "list" => DataType::List(item(inner)),
+                    "large_list" => DataType::LargeList(item(inner)),
+                    _ => DataType::FixedSizeList(item(inner), size.expect("a size")),
+                };
+                (data_type, rest)
+            }
+            other => panic!("unknown type {other}"),
+        }
+    }
+
+    /// A definition as `docs/inference.tsv` writes it.
+    fn written(definition: &pb::FeatureDefinition) -> String {
+        let mut text = match pb::FeatureType::try_from(definition.r#type) {
+            Ok(pb::FeatureType::Integral) => "Integral".to_owned(),
+            Ok(pb::FeatureType::Fractional) => "Fractional".to_owned(),
+            Ok(pb::FeatureType::String) => "String".to_owned(),
+            other => panic!("no feature type: {other:?}"),
+        };
+        match pb::CollectionType::try_from(definition.collection).unwrap() {
+            pb::CollectionType::List => text.push_str(" List"),
+            pb::CollectionType::Set => text.push_str(" Set"),
+            pb::CollectionType::Vector => {
+                text.push_str(&format!(" Vector {}", definition.dimension))
+            }
+            _ => {}
+        }
+        text
+    }
+
+    #[test]
+    fn every_row_of_the_shared_inference_table_holds() {
+        let table = include_str!("../../../docs/inference.tsv");
+        let mut rows = 0;
+        for line in table.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (notation, expected) = line.split_once('\t').expect("two columns");
+            let (data_type, rest) = parse_type(notation);
+            assert!(rest.is_empty(), "{notation}: '{rest}' left over");
+            let schema = Schema::new(vec![Field::new("column", data_type, true)]);
+            let found = match feature_definitions(&schema, "other") {
+                Ok(definitions) => written(&definitions[0]),
+                Err(error) => {
+                    assert!(error.contains("column 'column'"), "{notation}: {error}");
+                    "error".to_owned()
+                }
+            };
+            assert_eq!(found, expected, "{notation}");
+            rows += 1;
+        }
+        assert!(rows > 30, "only {rows} rows read");
+    }
+
     #[test]
     fn an_unmappable_column_is_named() {
         let schema = Schema::new(vec![

@@ -405,7 +405,12 @@ fn list_cells(definition: &FeatureDefinition, array: &ArrayRef) -> Result<Cells,
     };
     let target_item = if item_type.is_integer() {
         DataType::Int64
-    } else if item_type.is_floating() || matches!(item_type, DataType::Decimal128(..)) {
+    } else if item_type.is_floating()
+        || matches!(
+            item_type,
+            DataType::Decimal128(..) | DataType::Decimal256(..)
+        )
+    {
         DataType::Float64
     } else {
         DataType::Utf8
