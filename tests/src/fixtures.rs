@@ -103,13 +103,8 @@ pub async fn put_reviews(
 }
 
 /// The star rating of a record read back, if any.
-pub fn stars(record: &Option<Vec<pb::FeatureValue>>) -> Option<i64> {
-    record
-        .as_ref()
-        .and_then(|r| match almanac_client::values::get(r, "star_rating") {
-            Some(pb::value::Kind::Integral(v)) => Some(*v),
-            _ => None,
-        })
+pub fn stars(record: &Option<almanac_client::Record>) -> Option<i64> {
+    record.as_ref().and_then(|r| r.integral("star_rating"))
 }
 
 /// The gRPC code of a failed call.

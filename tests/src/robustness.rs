@@ -209,7 +209,7 @@ fn record_server_panics() {
 fn client_error(error: FlightError) -> ClientError {
     match error {
         FlightError::Tonic(status) => ClientError::Status(*status),
-        other => ClientError::Flight(other.to_string()),
+        other => ClientError::Protocol(other.to_string()),
     }
 }
 

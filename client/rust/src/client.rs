@@ -1,13 +1,23 @@
 //! [`Client`]: one method per RPC.
+//!
+//! The shape of every method: the arguments that name what it acts on
+//! (group, record identifier) and typed values ([`Record`],
+//! [`DeletionMode`]) where a call has few parts; the protobuf request where
+//! it has many optional ones (create, update, search, batch calls). The
+//! calls with both forms have a `*_with` variant taking the request. List
+//! calls return one page; their `*_all` / `*_stream` forms follow the
+//! pagination tokens.
 
 use std::sync::Arc;
 
 use almanac_proto as pb;
+use futures::Stream;
 use pb::feature_store_client::FeatureStoreClient;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::error::ClientError;
-use crate::options::ClientOptions;
+use crate::options::{ClientBuilder, ClientOptions};
+use crate::record::{DeletionMode, Record};
 use crate::timeout::Limit;
 
 type Result<T> = std::result::Result<T, ClientError>;
@@ -18,9 +28,16 @@ pub struct Client {
     inner: FeatureStoreClient<Channel>,
     channel: Channel,
     limit: Limit,
+    max_message_bytes: usize,
 }
 
 impl Client {
+    /// A builder for a connection to `endpoint`: `http://host:port`, or
+    /// `https://host:port` for TLS.
+    pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(endpoint.into())
+    }
+
     /// Connects to `endpoint`, e.g. `http://127.0.0.1:50051`, with the
     /// default [`ClientOptions`].
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self> {
@@ -56,8 +73,8 @@ impl Client {
 
     fn new(channel: Channel, endpoint: Arc<str>, options: ClientOptions) -> Self {
         let inner = FeatureStoreClient::new(channel.clone())
-            .max_decoding_message_size(256 << 20)
-            .max_encoding_message_size(256 << 20);
+            .max_decoding_message_size(options.max_message_bytes)
+            .max_encoding_message_size(options.max_message_bytes);
         let limit = Limit {
             endpoint,
             timeout: options.timeout,
@@ -66,6 +83,7 @@ impl Client {
             inner,
             channel,
             limit,
+            max_message_bytes: options.max_message_bytes,
         }
     }
 
@@ -86,6 +104,19 @@ impl Client {
         &self.limit
     }
 
+    /// `request`, if it fits in the message limit; a larger one would be
+    /// cut off mid-stream by the transport with an obscure error.
+    fn sized<M: prost::Message>(&self, request: M) -> Result<M> {
+        let bytes = request.encoded_len();
+        if bytes > self.max_message_bytes {
+            return Err(ClientError::MessageTooLarge {
+                bytes,
+                limit: self.max_message_bytes,
+            });
+        }
+        Ok(request)
+    }
+
     /// A unary call's answer, within the timeout.
     async fn unary<T>(
         &self,
@@ -99,7 +130,9 @@ impl Client {
         &self,
         request: pb::CreateFeatureGroupRequest,
     ) -> Result<pb::FeatureGroupDescription> {
-        let response = self.unary(self.raw().create_feature_group(request)).await?;
+        let response = self
+            .unary(self.raw().create_feature_group(self.sized(request)?))
+            .await?;
         Ok(response.feature_group.unwrap_or_default())
     }
 
@@ -108,7 +141,8 @@ impl Client {
         let request = pb::DescribeFeatureGroupRequest {
             feature_group_name: name.to_owned(),
         };
-        self.unary(self.raw().describe_feature_group(request)).await
+        self.unary(self.raw().describe_feature_group(self.sized(request)?))
+            .await
     }
 
     /// ListFeatureGroups, one page.
@@ -116,7 +150,25 @@ impl Client {
         &self,
         request: pb::ListFeatureGroupsRequest,
     ) -> Result<pb::ListFeatureGroupsResponse> {
-        self.unary(self.raw().list_feature_groups(request)).await
+        self.unary(self.raw().list_feature_groups(self.sized(request)?))
+            .await
+    }
+
+    /// ListFeatureGroups, every page: the groups matching `request`'s
+    /// filters, in its sort order.
+    pub async fn list_feature_groups_all(
+        &self,
+        mut request: pb::ListFeatureGroupsRequest,
+    ) -> Result<Vec<pb::FeatureGroupSummary>> {
+        let mut groups = Vec::new();
+        loop {
+            let page = self.list_feature_groups(request.clone()).await?;
+            groups.extend(page.feature_group_summaries);
+            match next_token(&request.next_token, page.next_token)? {
+                Some(token) => request.next_token = token,
+                None => return Ok(groups),
+            }
+        }
     }
 
     /// UpdateFeatureGroup.
@@ -124,7 +176,8 @@ impl Client {
         &self,
         request: pb::UpdateFeatureGroupRequest,
     ) -> Result<pb::FeatureGroupDescription> {
-        self.unary(self.raw().update_feature_group(request)).await
+        self.unary(self.raw().update_feature_group(self.sized(request)?))
+            .await
     }
 
     /// DeleteFeatureGroup.
@@ -133,7 +186,8 @@ impl Client {
             feature_group_name: name.to_owned(),
             purge_offline,
         };
-        self.unary(self.raw().delete_feature_group(request)).await?;
+        self.unary(self.raw().delete_feature_group(self.sized(request)?))
+            .await?;
         Ok(())
     }
 
@@ -142,7 +196,7 @@ impl Client {
         &self,
         request: pb::UpdateFeatureMetadataRequest,
     ) -> Result<pb::FeatureMetadata> {
-        self.unary(self.raw().update_feature_metadata(request))
+        self.unary(self.raw().update_feature_metadata(self.sized(request)?))
             .await
     }
 
@@ -156,20 +210,33 @@ impl Client {
             feature_group_name: group.to_owned(),
             feature_name: feature.to_owned(),
         };
-        self.unary(self.raw().describe_feature_metadata(request))
+        self.unary(self.raw().describe_feature_metadata(self.sized(request)?))
             .await
     }
 
-    /// Search.
+    /// Search, one page.
     pub async fn search(&self, request: pb::SearchRequest) -> Result<pb::SearchResponse> {
-        self.unary(self.raw().search(request)).await
+        self.unary(self.raw().search(self.sized(request)?)).await
+    }
+
+    /// Search, every page.
+    pub async fn search_all(&self, mut request: pb::SearchRequest) -> Result<Vec<pb::SearchHit>> {
+        let mut hits = Vec::new();
+        loop {
+            let page = self.search(request.clone()).await?;
+            hits.extend(page.hits);
+            match next_token(&request.next_token, page.next_token)? {
+                Some(token) => request.next_token = token,
+                None => return Ok(hits),
+            }
+        }
     }
 
     /// PutRecord to every store of the group.
-    pub async fn put_record(&self, group: &str, record: Vec<pb::FeatureValue>) -> Result<()> {
+    pub async fn put_record(&self, group: &str, record: impl Into<Record>) -> Result<()> {
         self.put_record_with(pb::PutRecordRequest {
             feature_group_name: group.to_owned(),
-            record,
+            record: record.into().into_values(),
             ..Default::default()
         })
         .await
@@ -177,7 +244,8 @@ impl Client {
 
     /// PutRecord with every option.
     pub async fn put_record_with(&self, request: pb::PutRecordRequest) -> Result<()> {
-        self.unary(self.raw().put_record(request)).await?;
+        self.unary(self.raw().put_record(self.sized(request)?))
+            .await?;
         Ok(())
     }
 
@@ -188,7 +256,7 @@ impl Client {
         group: &str,
         record_id: &str,
         features: &[&str],
-    ) -> Result<Option<Vec<pb::FeatureValue>>> {
+    ) -> Result<Option<Record>> {
         let response = self
             .get_record_with(pb::GetRecordRequest {
                 feature_group_name: group.to_owned(),
@@ -197,7 +265,9 @@ impl Client {
                 return_expiration: false,
             })
             .await?;
-        Ok(Some(response.record).filter(|r| !r.is_empty()))
+        Ok(Some(response.record)
+            .filter(|r| !r.is_empty())
+            .map(Record::from))
     }
 
     /// GetRecord with every option.
@@ -205,7 +275,8 @@ impl Client {
         &self,
         request: pb::GetRecordRequest,
     ) -> Result<pb::GetRecordResponse> {
-        self.unary(self.raw().get_record(request)).await
+        self.unary(self.raw().get_record(self.sized(request)?))
+            .await
     }
 
     /// BatchGetRecord.
@@ -213,7 +284,8 @@ impl Client {
         &self,
         request: pb::BatchGetRecordRequest,
     ) -> Result<pb::BatchGetRecordResponse> {
-        self.unary(self.raw().batch_get_record(request)).await
+        self.unary(self.raw().batch_get_record(self.sized(request)?))
+            .await
     }
 
     /// BatchWriteRecord.
@@ -221,22 +293,20 @@ impl Client {
         &self,
         request: pb::BatchWriteRecordRequest,
     ) -> Result<pb::BatchWriteRecordResponse> {
-        self.unary(self.raw().batch_write_record(request)).await
+        self.unary(self.raw().batch_write_record(self.sized(request)?))
+            .await
     }
 
-    /// DeleteRecord; `event_time` in the group's event-time format.
+    /// DeleteRecord from every store of the group; `event_time` in the
+    /// group's event-time format.
     pub async fn delete_record(
         &self,
         group: &str,
         record_id: &str,
         event_time: &str,
-        hard: bool,
+        mode: DeletionMode,
     ) -> Result<()> {
-        let mode = if hard {
-            pb::DeletionMode::HardDelete
-        } else {
-            pb::DeletionMode::SoftDelete
-        };
+        let mode = pb::DeletionMode::from(mode);
         self.delete_record_with(pb::DeleteRecordRequest {
             feature_group_name: group.to_owned(),
             record_identifier_value_as_string: record_id.to_owned(),
@@ -249,7 +319,8 @@ impl Client {
 
     /// DeleteRecord with every option.
     pub async fn delete_record_with(&self, request: pb::DeleteRecordRequest) -> Result<()> {
-        self.unary(self.raw().delete_record(request)).await?;
+        self.unary(self.raw().delete_record(self.sized(request)?))
+            .await?;
         Ok(())
     }
 
@@ -258,8 +329,51 @@ impl Client {
         &self,
         request: pb::ListRecordsRequest,
     ) -> Result<pb::ListRecordsResponse> {
-        self.unary(self.raw().list_records(request)).await
+        self.unary(self.raw().list_records(self.sized(request)?))
+            .await
     }
+
+    /// ListRecords, every page, as a stream: the next page is asked for
+    /// once the records of the one before are taken.
+    pub fn list_records_stream(
+        &self,
+        request: pb::ListRecordsRequest,
+    ) -> impl Stream<Item = Result<pb::ListedRecord>> + Send + 'static {
+        let client = self.clone();
+        let pages = futures::stream::try_unfold(Some(request), move |request| {
+            let client = client.clone();
+            async move {
+                let Some(mut request) = request else {
+                    return Ok::<_, ClientError>(None);
+                };
+                let page = client.list_records(request.clone()).await?;
+                let next = match next_token(&request.page_token, page.next_page_token)? {
+                    Some(token) => {
+                        request.page_token = token;
+                        Some(request)
+                    }
+                    None => None,
+                };
+                let records = page.records.into_iter().map(Ok);
+                Ok(Some((futures::stream::iter(records), next)))
+            }
+        });
+        futures::TryStreamExt::try_flatten(pages)
+    }
+}
+
+/// The token of the next page, if there is one. A server that hands back
+/// the token it was given would page forever, so that is an error.
+fn next_token(asked: &str, answered: String) -> Result<Option<String>> {
+    if answered.is_empty() {
+        return Ok(None);
+    }
+    if answered == asked {
+        return Err(ClientError::Protocol(format!(
+            "the server returned the page token it was given ({answered}); paging would not end"
+        )));
+    }
+    Ok(Some(answered))
 }
 
 /// The transport endpoint for `endpoint`: TLS for `https://`, plain text

@@ -82,14 +82,14 @@ impl Client {
                     DecodedPayload::Schema(schema) => break schema,
                     DecodedPayload::None => continue,
                     DecodedPayload::RecordBatch(_) => {
-                        return Err(ClientError::Flight(
+                        return Err(ClientError::Protocol(
                             "the server sent rows before the schema".into(),
                         ));
                     }
                 },
                 Some(Err(error)) => return Err(error),
                 None => {
-                    return Err(ClientError::Flight(
+                    return Err(ClientError::Protocol(
                         "the server ended the exchange without a schema".into(),
                     ));
                 }

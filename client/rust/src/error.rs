@@ -23,13 +23,30 @@ pub enum ClientError {
     /// next message of a streaming one.
     #[error("no answer from {endpoint} within {}", seconds(.timeout))]
     Timeout { endpoint: String, timeout: Duration },
-    /// A Flight stream could not be decoded.
-    #[error("flight: {0}")]
-    Flight(String),
+    /// The server's answer does not follow the protocol: a Flight stream
+    /// that cannot be decoded, rows before their schema, a page token that
+    /// does not move on.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    /// A bulk ingest stream ended before the server answered for every
+    /// row sent; the rows not answered for may not be written.
+    #[error("the server answered for {answered} of the {sent} rows sent to '{group}'")]
+    IngestIncomplete {
+        group: String,
+        answered: usize,
+        sent: usize,
+    },
     /// Arrow data the caller passed could not be processed (a column that
     /// does not cast, batches that do not concatenate).
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A request larger than the client's message limit
+    /// ([`ClientOptions::max_message_bytes`](crate::ClientOptions)); it was
+    /// not sent.
+    #[error(
+        "the request is {bytes} bytes, over the client's message limit of {limit} bytes (max_message_bytes)"
+    )]
+    MessageTooLarge { bytes: usize, limit: usize },
     /// The server answered with an error status.
     #[error("{}: {}", code_name(.0.code()), .0.message())]
     Status(tonic::Status),

@@ -120,7 +120,7 @@ impl Client {
             };
             let result: BatchResult =
                 serde_json::from_slice(&result.app_metadata).map_err(|e| {
-                    ClientError::Flight(format!("the server's batch result is not valid: {e}"))
+                    ClientError::Protocol(format!("the server's batch result is not valid: {e}"))
                 })?;
             summary.add(summary.rows, result);
         }
@@ -128,10 +128,11 @@ impl Client {
         // early has not written the rest.
         let sent = sent.rows.load(Ordering::Relaxed);
         if summary.rows != sent {
-            return Err(ClientError::Flight(format!(
-                "the server answered for {} of the {sent} rows sent to '{group}'",
-                summary.rows
-            )));
+            return Err(ClientError::IngestIncomplete {
+                group: group.to_owned(),
+                answered: summary.rows,
+                sent,
+            });
         }
         Ok(summary)
     }

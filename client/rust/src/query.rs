@@ -41,7 +41,7 @@ impl Client {
         let schema = std::sync::Arc::new(
             info.clone()
                 .try_decode_schema()
-                .map_err(|e| ClientError::Flight(e.to_string()))?,
+                .map_err(|e| ClientError::Protocol(format!("the query's schema: {e}")))?,
         );
         let mut streams = Vec::new();
         for endpoint in info.endpoint {
@@ -70,6 +70,7 @@ impl Client {
 pub(crate) fn flight_error(error: impl Into<FlightError>) -> ClientError {
     match error.into() {
         FlightError::Tonic(status) => ClientError::Status(*status),
-        other => ClientError::Flight(other.to_string()),
+        FlightError::Arrow(error) => ClientError::Arrow(error),
+        other => ClientError::Protocol(other.to_string()),
     }
 }

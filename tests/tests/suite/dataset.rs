@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use almanac_client::Client;
+use almanac_client::DeletionMode;
 use almanac_client::dataset::{DatasetRequest, FeatureSelection};
 use almanac_client::proto as pb;
 use almanac_client::values::feature;
@@ -135,7 +136,7 @@ async fn golden_histories(server: &TestServer) {
     // Part of the history in Parquet, part still in the log.
     server.wait_flushed().await;
     client
-        .delete_record("driver_stats", "1002", &at(3 * HOUR), false)
+        .delete_record("driver_stats", "1002", &at(3 * HOUR), DeletionMode::Soft)
         .await
         .unwrap();
     server.clock.advance(HOUR);
@@ -623,7 +624,12 @@ async fn check(
             }
             Op::Delete(g, id, hour) => {
                 client
-                    .delete_record(names[g], &model_id(g, id), &at(hour * HOUR), false)
+                    .delete_record(
+                        names[g],
+                        &model_id(g, id),
+                        &at(hour * HOUR),
+                        DeletionMode::Soft,
+                    )
                     .await
                     .unwrap();
                 history.push((g, id, hour * HOUR, None, wall_hour));

@@ -1,5 +1,6 @@
 //! DeleteRecord: soft, hard and stale deletes and their offline markers.
 
+use almanac_client::DeletionMode;
 use almanac_client::proto as pb;
 use almanac_tests::TestServer;
 use almanac_tests::fixtures::{code, create_reviews, message, review, stars};
@@ -14,7 +15,7 @@ async fn soft_delete_leaves_a_tombstone_that_reads_never_return() {
     c.put_record("reviews", review("r1", "2026-01-02T00:00:00Z", 3))
         .await
         .unwrap();
-    c.delete_record("reviews", "r1", "2026-01-03T00:00:00Z", false)
+    c.delete_record("reviews", "r1", "2026-01-03T00:00:00Z", DeletionMode::Soft)
         .await
         .unwrap();
     assert_eq!(c.get_record("reviews", "r1", &[]).await.unwrap(), None);
@@ -59,7 +60,7 @@ async fn soft_deleted_records_are_listed_only_when_asked() {
     c.put_record("reviews", review("b", "2026-01-02T00:00:00Z", 3))
         .await
         .unwrap();
-    c.delete_record("reviews", "a", "2026-01-03T00:00:00Z", false)
+    c.delete_record("reviews", "a", "2026-01-03T00:00:00Z", DeletionMode::Soft)
         .await
         .unwrap();
     let list = |include_soft_deleted| pb::ListRecordsRequest {
@@ -87,7 +88,7 @@ async fn hard_delete_removes_the_record_entirely() {
     c.put_record("reviews", review("r1", "2026-01-02T00:00:00Z", 3))
         .await
         .unwrap();
-    c.delete_record("reviews", "r1", "2026-01-02T00:00:00Z", true)
+    c.delete_record("reviews", "r1", "2026-01-02T00:00:00Z", DeletionMode::Hard)
         .await
         .unwrap();
     assert_eq!(c.get_record("reviews", "r1", &[]).await.unwrap(), None);
@@ -125,7 +126,7 @@ async fn stale_hard_delete_fails_and_writes_nothing() {
         .await
         .unwrap();
     let stale = c
-        .delete_record("reviews", "r1", "2026-01-01T00:00:00Z", true)
+        .delete_record("reviews", "r1", "2026-01-01T00:00:00Z", DeletionMode::Hard)
         .await;
     assert_eq!(code(&stale), Code::FailedPrecondition);
     assert!(message(&stale).contains("stale"));
@@ -148,7 +149,7 @@ async fn stale_soft_delete_keeps_the_record_but_writes_the_marker() {
     c.put_record("reviews", review("r1", "2026-01-02T00:00:00Z", 3))
         .await
         .unwrap();
-    c.delete_record("reviews", "r1", "2026-01-01T00:00:00Z", false)
+    c.delete_record("reviews", "r1", "2026-01-01T00:00:00Z", DeletionMode::Soft)
         .await
         .unwrap();
     assert_eq!(
@@ -170,12 +171,15 @@ async fn deletes_check_their_input() {
     let c = &server.client;
     create_reviews(c, "reviews").await;
     assert_eq!(
-        code(&c.delete_record("reviews", "r1", "yesterday", false).await),
+        code(
+            &c.delete_record("reviews", "r1", "yesterday", DeletionMode::Soft)
+                .await
+        ),
         Code::InvalidArgument
     );
     assert_eq!(
         code(
-            &c.delete_record("nope", "r1", "2026-01-01T00:00:00Z", false)
+            &c.delete_record("nope", "r1", "2026-01-01T00:00:00Z", DeletionMode::Soft)
                 .await
         ),
         Code::NotFound

@@ -8,6 +8,7 @@
 //! `isolation`.
 
 mod batch;
+mod client_api;
 mod client_connection;
 mod control_plane;
 mod dataset;

@@ -2,6 +2,7 @@
 //! layout exactly once, SQL sees every acknowledged write at once, deletes
 //! and schema changes show up as docs/reference.md sections 6 and 7 say.
 
+use almanac_client::DeletionMode;
 use almanac_client::proto as pb;
 use almanac_client::values::{feature, scalar};
 use almanac_tests::fixtures::{batch_entry, create_reviews, put_reviews, review};
@@ -175,7 +176,7 @@ async fn deletes_are_marker_rows_and_added_features_read_as_null() {
         .unwrap();
     server
         .client
-        .delete_record("reviews", "r1", "2026-03-01T01:00:00Z", false)
+        .delete_record("reviews", "r1", "2026-03-01T01:00:00Z", DeletionMode::Soft)
         .await
         .unwrap();
     server.wait_flushed().await;
@@ -296,7 +297,7 @@ async fn offline_files_read_with_pyarrow_and_duckdb() {
         .unwrap();
     server
         .client
-        .delete_record("reviews", "r2", "2026-03-02T23:30:00Z", false)
+        .delete_record("reviews", "r2", "2026-03-02T23:30:00Z", DeletionMode::Soft)
         .await
         .unwrap();
     server.wait_flushed().await;

@@ -1,5 +1,6 @@
 //! What survives a restart, delete-then-recreate isolation, and paging.
 
+use almanac_client::DeletionMode;
 use almanac_client::proto as pb;
 use almanac_tests::TestServer;
 use almanac_tests::fixtures::{batch_entry, code, create_reviews, review, stars};
@@ -16,7 +17,7 @@ async fn groups_records_and_the_offline_log_survive_a_restart() {
         .unwrap();
     server
         .client
-        .delete_record("reviews", "r1", "2026-01-01T00:00:00Z", false)
+        .delete_record("reviews", "r1", "2026-01-01T00:00:00Z", DeletionMode::Soft)
         .await
         .unwrap();
     let described = server

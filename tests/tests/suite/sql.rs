@@ -2,6 +2,7 @@
 //! aggregate, time travel (as_of, FOR SYSTEM_TIME AS OF, as_written), and
 //! the read-only guard.
 
+use almanac_client::DeletionMode;
 use almanac_client::proto as pb;
 use almanac_tests::TestServer;
 use almanac_tests::fixtures::{batch_entry, create_reviews, review};
@@ -55,7 +56,7 @@ async fn time_travel_returns_the_latest_version_at_an_instant() {
     put(&server, "r2", "2026-03-01T12:00:00Z", 5).await;
     server
         .client
-        .delete_record("reviews", "r2", "2026-03-02T12:00:00Z", false)
+        .delete_record("reviews", "r2", "2026-03-02T12:00:00Z", DeletionMode::Soft)
         .await
         .unwrap();
 

@@ -6,6 +6,7 @@
 //! `api_invocation_time`: ties still go to the version committed last, as
 //! online.
 
+use almanac_client::DeletionMode;
 use almanac_client::proto as pb;
 use almanac_tests::fixtures::{batch_entry, review, stars};
 use almanac_tests::sql::query;
@@ -86,7 +87,7 @@ async fn check(ops: Vec<Op>) {
                 let time = format_iso8601(BASE + hour * HOUR);
                 server
                     .client
-                    .delete_record("reviews", &format!("r{id}"), &time, false)
+                    .delete_record("reviews", &format!("r{id}"), &time, DeletionMode::Soft)
                     .await
                     .unwrap();
                 history.push((id, BASE + hour * HOUR, None));

@@ -1,5 +1,6 @@
 //! Record commands.
 
+use almanac_client::DeletionMode;
 use almanac_client::proto as pb;
 use anyhow::Result;
 use serde_json::json;
@@ -89,8 +90,13 @@ pub async fn get(args: GetRecordArgs) -> Result<()> {
 
 pub async fn delete(args: DeleteRecordArgs) -> Result<()> {
     let client = connect(&args.client).await?;
+    let mode = if args.hard {
+        DeletionMode::Hard
+    } else {
+        DeletionMode::Soft
+    };
     client
-        .delete_record(&args.name, &args.record_id, &args.event_time, args.hard)
+        .delete_record(&args.name, &args.record_id, &args.event_time, mode)
         .await?;
     if args.client.json {
         print_json(&json!({"deleted": args.record_id, "hard": args.hard}));
