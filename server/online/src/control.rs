@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use almanac_types::{FeatureDefinition, FeatureGroup, FeatureGroupSpec, FeatureMetadata};
 use almanac_types::{check_description, ttl_setting};
-use rocksdb::{Direction, IteratorMode};
+use rocksdb::ReadOptions;
 
 use crate::catalog::{Catalog, StoredGroup};
 use crate::db::cf;
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
-use crate::keys::{CF_OFFLINE_LOG, CF_RECORDS, group_record_range};
-use crate::offline_log::OfflineLogEntry;
+use crate::keys::{CF_LOG_BY_GROUP, CF_OFFLINE_LOG, CF_RECORDS, group_record_range, log_key};
+use crate::log_index::group_log_sequences;
 use crate::writer::{CatalogChange, Command};
 
 /// A change to a group's settings; `None` leaves a setting as it is.
@@ -139,15 +139,11 @@ impl Engine {
                 let (start, end) = group_record_range(group.id);
                 batch.delete_range_cf(cf(db, CF_RECORDS), start, end);
                 if purge_offline {
-                    for item in db.iterator_cf(
-                        cf(db, CF_OFFLINE_LOG),
-                        IteratorMode::From(&[], Direction::Forward),
-                    ) {
-                        let (key, value) = item?;
-                        if OfflineLogEntry::decode_header(&value)?.0 == group.id {
-                            batch.delete_cf(cf(db, CF_OFFLINE_LOG), key);
-                        }
+                    for sequence in group_log_sequences(db, group.id, ReadOptions::default())? {
+                        batch.delete_cf(cf(db, CF_OFFLINE_LOG), log_key(sequence));
                     }
+                    let (start, end) = group_record_range(group.id);
+                    batch.delete_range_cf(cf(db, CF_LOG_BY_GROUP), start, end);
                 }
                 let stored = StoredGroup {
                     group: (*group).clone(),

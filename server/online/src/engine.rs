@@ -110,6 +110,7 @@ impl Engine {
             .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", path.display())))?;
         let db = db::open(&path, config.block_cache_bytes)?;
         let catalog = Catalog::load(&db)?;
+        crate::log_index::build_if_missing(&db)?;
         let log_end = find_log_end(&db)?;
         let backlog = scan_backlog(&db)?;
         let shared = Arc::new(Shared {

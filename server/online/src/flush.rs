@@ -10,7 +10,8 @@
 //!
 //! [`Engine::offline_view`] reads a group's file list and its entries still
 //! in the log from one RocksDB snapshot, so a row is seen in one of the two,
-//! never both or neither.
+//! never both or neither; it finds the entries through the log's by-group
+//! index, without reading other groups' entries.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,9 +26,11 @@ use crate::flush_state::{
     FlushPlan, flushed_through, flushed_through_value, plan_value, read_plan,
 };
 use crate::keys::{
-    CF_CATALOG, CF_OFFLINE_FILES, CF_OFFLINE_LOG, COMPACTION_KEY, FLUSH_PLAN_KEY,
-    FLUSHED_THROUGH_KEY, group_record_range, log_key, offline_file_key,
+    CF_CATALOG, CF_LOG_BY_GROUP, CF_OFFLINE_FILES, CF_OFFLINE_LOG, COMPACTION_KEY, FLUSH_PLAN_KEY,
+    FLUSHED_THROUGH_KEY, group_record_range, log_by_group_key, log_key, offline_file_key,
+    path_of_offline_file_key,
 };
+use crate::log_index::{group_log_sequences, group_log_sequences_from};
 use crate::offline_log::OfflineLogEntry;
 
 /// A file a flush wrote, as the offline tier describes it.
@@ -100,6 +103,7 @@ impl Engine {
         last_write_micros: i64,
     ) -> Result<()> {
         let db = &self.shared.db;
+        let flushed = count_entries(db, plan)?;
         let mut batch = WriteBatch::default();
         for file in files {
             batch.put_cf(
@@ -113,6 +117,13 @@ impl Engine {
             log_key(plan.first),
             log_key(plan.last + 1),
         );
+        for group_id in flushed.keys() {
+            batch.delete_range_cf(
+                cf(db, CF_LOG_BY_GROUP),
+                log_by_group_key(*group_id, plan.first),
+                log_by_group_key(*group_id, plan.last + 1),
+            );
+        }
         batch.delete_cf(cf(db, CF_CATALOG), FLUSH_PLAN_KEY);
         let next = plan.last + 1;
         batch.put_cf(
@@ -120,7 +131,6 @@ impl Engine {
             FLUSHED_THROUGH_KEY,
             flushed_through_value(next, last_write_micros),
         );
-        let flushed = count_entries(db, plan)?;
         // The writer holds this lock across its own commits, so every entry
         // the flush read has been counted before it is taken off here.
         let mut backlog = self
@@ -267,10 +277,18 @@ impl Engine {
         let files = read_files(db, group_id, options)?;
         let mut options = ReadOptions::default();
         options.set_snapshot(&snapshot);
-        let mut pending = Vec::new();
-        for item in db.iterator_cf_opt(cf(db, CF_OFFLINE_LOG), options, IteratorMode::Start) {
-            let (_, value) = item?;
-            if OfflineLogEntry::decode_header(&value)?.0 == group_id {
+        let sequences = group_log_sequences(db, group_id, options)?;
+        let mut pending = Vec::with_capacity(sequences.len());
+        for chunk in sequences.chunks(4096) {
+            let mut options = ReadOptions::default();
+            options.set_snapshot(&snapshot);
+            let keys: Vec<_> = chunk.iter().map(|&s| log_key(s)).collect();
+            let log = cf(db, CF_OFFLINE_LOG);
+            let values = db.batched_multi_get_cf_opt(log, &keys, true, &options);
+            for (sequence, value) in chunk.iter().zip(values) {
+                let value = value?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("offline log entry {sequence} is indexed but gone"))
+                })?;
                 pending.push(OfflineLogEntry::decode(&value)?);
             }
         }
@@ -295,7 +313,7 @@ fn read_files(db: &DB, group_id: u64, mut options: ReadOptions) -> Result<Vec<(S
         IteratorMode::From(&start, Direction::Forward),
     ) {
         let (key, value) = item?;
-        let path = String::from_utf8(key.get(8..).unwrap_or_default().to_vec())
+        let path = String::from_utf8(path_of_offline_file_key(&key).to_vec())
             .map_err(|_| StoreError::Corrupt("offline file path".into()))?;
         files.push((path, value.to_vec()));
     }
@@ -322,22 +340,16 @@ fn count_entries(db: &DB, plan: FlushPlan) -> Result<HashMap<u64, u64>> {
 }
 
 /// The invocation time of the first entry from `from` on of each of
-/// `groups` (all of which have one); reads only as far as it must.
-fn first_invocations(db: &DB, from: u64, mut groups: Vec<u64>) -> Result<Vec<(u64, i64)>> {
+/// `groups` (all of which have one), found through the by-group index.
+fn first_invocations(db: &DB, from: u64, groups: Vec<u64>) -> Result<Vec<(u64, i64)>> {
     let mut found = Vec::with_capacity(groups.len());
-    let start = log_key(from);
-    for item in db.iterator_cf(
-        cf(db, CF_OFFLINE_LOG),
-        IteratorMode::From(&start, Direction::Forward),
-    ) {
-        if groups.is_empty() {
-            break;
-        }
-        let (_, value) = item?;
-        let (group_id, api) = OfflineLogEntry::decode_header(&value)?;
-        if let Some(position) = groups.iter().position(|&g| g == group_id) {
-            groups.swap_remove(position);
-            found.push((group_id, api));
+    for group_id in groups {
+        let first = group_log_sequences_from(db, group_id, from, ReadOptions::default(), 1)?;
+        let Some(sequence) = first.first() else {
+            continue;
+        };
+        if let Some(value) = db.get_cf(cf(db, CF_OFFLINE_LOG), log_key(*sequence))? {
+            found.push((group_id, OfflineLogEntry::decode_header(&value)?.1));
         }
     }
     Ok(found)

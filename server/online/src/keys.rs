@@ -11,6 +11,8 @@
 //! | `catalog` | `offline/flush_plan` | two u64 BE: the log range a flush in progress covers |
 //! | `catalog` | `offline/compaction` | JSON: the compaction in progress ([`CompactionPlan`](crate::flush::CompactionPlan)) |
 //! | `offline_log` | `<sequence u64 BE>` | an [`OfflineLogEntry`](crate::offline_log::OfflineLogEntry) |
+//! | `offline_log_by_group` | `<group id u64 BE><sequence u64 BE>` | empty: the log's entries of each group, so that a group's pending entries are found without reading the others' |
+//! | `catalog` | `offline/log_by_group` | empty: set once `offline_log_by_group` covers the whole log (stores from before it are indexed at the next start) |
 //! | `offline_files` | `<group id u64 BE><object path>` | the offline tier's description of a Parquet file |
 
 /// Column family names.
@@ -19,13 +21,33 @@ pub(crate) const CF_RECORDS: &str = "records";
 pub(crate) const CF_EXPIRY: &str = "expiry";
 pub(crate) const CF_OFFLINE_LOG: &str = "offline_log";
 pub(crate) const CF_OFFLINE_FILES: &str = "offline_files";
-pub(crate) const ALL_CFS: [&str; 5] = [
+pub(crate) const CF_LOG_BY_GROUP: &str = "offline_log_by_group";
+pub(crate) const ALL_CFS: [&str; 6] = [
     CF_CATALOG,
     CF_RECORDS,
     CF_EXPIRY,
     CF_OFFLINE_LOG,
     CF_OFFLINE_FILES,
+    CF_LOG_BY_GROUP,
 ];
+
+/// Catalog key set once the by-group index covers the whole log.
+pub(crate) const LOG_BY_GROUP_BUILT_KEY: &[u8] = b"offline/log_by_group";
+
+/// Key of a log entry in the `offline_log_by_group` family.
+pub(crate) fn log_by_group_key(group_id: u64, sequence: u64) -> Vec<u8> {
+    [group_id.to_be_bytes(), sequence.to_be_bytes()].concat()
+}
+
+/// The sequence of an `offline_log_by_group` key.
+pub(crate) fn sequence_of_log_by_group_key(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.get(8..16)?.try_into().ok()?))
+}
+
+/// The path of an `offline_files` key.
+pub(crate) fn path_of_offline_file_key(key: &[u8]) -> &[u8] {
+    key.get(8..).unwrap_or_default()
+}
 
 /// Catalog key of the first offline-log sequence not yet flushed.
 pub(crate) const FLUSHED_THROUGH_KEY: &[u8] = b"offline/flushed_through";
@@ -59,13 +81,19 @@ pub(crate) const NEXT_GROUP_ID_KEY: &[u8] = b"next_group_id";
 
 /// Key of a record in the `records` family.
 pub(crate) fn record_key(group_id: u64, record_id: &str) -> Vec<u8> {
+    record_key_of_bytes(group_id, record_id.as_bytes())
+}
+
+/// [`record_key`] of a record id given as bytes (as other keys hold it).
+pub(crate) fn record_key_of_bytes(group_id: u64, record_id: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(8 + record_id.len());
     key.extend_from_slice(&group_id.to_be_bytes());
-    key.extend_from_slice(record_id.as_bytes());
+    key.extend_from_slice(record_id);
     key
 }
 
-/// The `[start, end)` range of a group's keys in the `records` family.
+/// The `[start, end)` range of a group's keys in the `records`,
+/// `offline_files` and `offline_log_by_group` families.
 pub(crate) fn group_record_range(group_id: u64) -> (Vec<u8>, Vec<u8>) {
     (
         group_id.to_be_bytes().to_vec(),

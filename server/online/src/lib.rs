@@ -16,6 +16,8 @@
 //!   of event times, offline-log sequence numbers.
 //! - `recovery`: the startup scans: where the offline log ends and the
 //!   backlog per group.
+//! - `log_index`: the offline log by group, so one group's entries are
+//!   read without the others'.
 //! - `flush_state`: the stored flush plan and flush progress.
 //! - `catalog`: persisted feature-group definitions and their snapshot.
 //! - `offline_log`: the encoding of offline-log entries and the backlog.
@@ -43,6 +45,7 @@ mod error;
 mod flush;
 mod flush_state;
 mod keys;
+mod log_index;
 mod offline_log;
 mod reads;
 mod recovery;

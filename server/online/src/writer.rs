@@ -17,8 +17,8 @@ use crate::catalog::{Catalog, StoredGroup};
 use crate::db::{Durability, cf};
 use crate::error::{Result, StoreError};
 use crate::keys::{
-    CF_EXPIRY, CF_OFFLINE_LOG, CF_RECORDS, expiry_key, expiry_upper_bound, log_key,
-    parse_expiry_key, record_key,
+    CF_EXPIRY, CF_LOG_BY_GROUP, CF_OFFLINE_LOG, CF_RECORDS, expiry_key, expiry_upper_bound,
+    log_by_group_key, log_key, parse_expiry_key, record_key, record_key_of_bytes,
 };
 use crate::offline_log::{Backlog, EntryHeader, OfflineLogEntry};
 use crate::recovery::LogEnd;
@@ -436,6 +436,11 @@ impl Writer {
             log_key(self.next_sequence),
             header.encode_with(record),
         );
+        batch.put_cf(
+            cf(db, CF_LOG_BY_GROUP),
+            log_by_group_key(header.group_id, self.next_sequence),
+            [],
+        );
         self.next_sequence += 1;
         appended.push((header.group_id, header.api_invocation_micros));
     }
@@ -468,7 +473,7 @@ impl Writer {
             let Some(group) = catalog.live_by_id(group_id) else {
                 continue;
             };
-            let record_key = [&group_id.to_be_bytes()[..], record_id].concat();
+            let record_key = record_key_of_bytes(group_id, record_id);
             let Some(bytes) = db.get_pinned_cf(cf(db, CF_RECORDS), &record_key)? else {
                 continue;
             };
