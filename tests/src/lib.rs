@@ -42,8 +42,11 @@ pub fn python() -> PathBuf {
     match std::env::var_os("ALMANAC_TEST_PYTHON") {
         Some(path) => PathBuf::from(path),
         None => {
-            eprintln!(
-                "error: these tests need the Python test tools; run the suite with `bash tests/run.sh` (it sets ALMANAC_TEST_PYTHON)"
+            // Straight to the stream: the test harness captures eprintln!,
+            // and its capture is lost when the process exits.
+            use std::io::Write;
+            let _ = std::io::stderr().write_all(
+                b"error: these tests need the Python test tools; run the suite with `bash tests/run.sh` (it sets ALMANAC_TEST_PYTHON)\n",
             );
             std::process::exit(2)
         }
